@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libkubuf - the user-space side of kubuf.
+ *
+ * Conventions (as liburing): every function returns 0 or a positive value
+ * on success and -errno on failure, and never relies on the global errno;
+ * handles are opaque; the hot paths are static inline in this header.
+ */
+#ifndef KUBUF_LIB_H
+#define KUBUF_LIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kubuf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kubuf;	/* an open /dev/kubuf */
+
+/* Flags of kubuf_open(). */
+#define KUBUF_OPEN_RDONLY	(1U << 0)	/* query-only descriptor */
+
+/*
+ * Open @path (NULL: /dev/kubuf). -ENOENT when the module is not loaded,
+ * -EACCES without permission, -EINVAL for unknown @flags.
+ */
+int kubuf_open(const char *path, unsigned int flags, struct kubuf **kp);
+/* Close the handle; whatever the module still holds for it is released. */
+void kubuf_close(struct kubuf *k);
+/* The device file descriptor, for poll()/epoll and raw ioctls. */
+int kubuf_fd(const struct kubuf *k);
+
+int kubuf_get_info(struct kubuf *k, struct kubuf_info *info);
+int kubuf_get_stats(struct kubuf *k, struct kubuf_stats *stats);
+/* Name of counter @stat ("open_files"...), or NULL if unknown. */
+const char *kubuf_stat_name(unsigned int stat);
+/* Name of feature bit number @bit ("stats"...), or NULL if unknown. */
+const char *kubuf_feature_name(unsigned int bit);
+
+/*
+ * Parse a size such as "4096", "64K", "16M", "1G" (powers of 1024) into
+ * *@out. -EINVAL for an empty, malformed or negative string, -ERANGE when
+ * the value does not fit in 64 bits.
+ */
+int kubuf_parse_size(const char *s, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KUBUF_LIB_H */
