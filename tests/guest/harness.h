@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A tiny test harness for the programs that run inside the test guests.
+ *
+ * Each program holds several cases, declared with KT_CASE(name). The guest
+ * runner lists them (`prog --list`) and runs each in a process of its own
+ * (`prog --run name`), so that after every case it can check the kernel
+ * log and the module's counters. Run without arguments, a program runs
+ * all its cases, each in a forked child, which is handy by hand.
+ *
+ * Exit status of a case: 0 passed, 1 failed, 77 skipped (with a reason).
+ * An assertion that fails prints file, line, the expression and errno,
+ * then ends the case: the first failure is the one worth reading.
+ */
+#ifndef KUBUF_TEST_HARNESS_H
+#define KUBUF_TEST_HARNESS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/kubuf.h>
+
+#define KT_SKIP_STATUS	77
+#define KT_POISON	0xA5
+
+struct kt_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define KT_CASE(cname)							\
+	static void kt_fn_##cname(void);				\
+	static const struct kt_case kt_case_##cname			\
+	__attribute__((used, section("kt_cases"), aligned(8))) =	\
+		{ #cname, kt_fn_##cname };				\
+	static void kt_fn_##cname(void)
+
+extern const struct kt_case __start_kt_cases[], __stop_kt_cases[];
+
+__attribute__((noreturn, format(printf, 3, 4)))
+static inline void kt_fail(const char *file, int line, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fprintf(stderr, "FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (errno %d: %s)\n", err, strerror(err));
+	exit(1);
+}
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static inline void kt_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "SKIP: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(KT_SKIP_STATUS);
+}
+
+#define KT_ASSERT(cond)							\
+	do {								\
+		if (!(cond))						\
+			kt_fail(__FILE__, __LINE__, "%s", #cond);	\
+	} while (0)
+
+#define KT_ASSERT_EQ(a, b)						\
+	do {								\
+		long long kt_a = (long long)(a), kt_b = (long long)(b);	\
+		if (kt_a != kt_b)					\
+			kt_fail(__FILE__, __LINE__,			\
+				"%s == %s: %lld != %lld",		\
+				#a, #b, kt_a, kt_b);			\
+	} while (0)
+
+/* A system call that must succeed (return >= 0); evaluates to its value. */
+#define KT_OK(call)							\
+	({								\
+		long kt_r = (long)(call);				\
+		if (kt_r < 0)						\
+			kt_fail(__FILE__, __LINE__, "%s failed", #call);\
+		kt_r;							\
+	})
+
+/* A system call that must fail with exactly errno @err. */
+#define KT_ERRNO(call, err)						\
+	do {								\
+		long kt_r;						\
+		errno = 0;						\
+		kt_r = (long)(call);					\
+		if (kt_r != -1 || errno != (err))			\
+			kt_fail(__FILE__, __LINE__,			\
+				"%s: want -1/%s, got %ld", #call,	\
+				#err, kt_r);				\
+	} while (0)
+
+/* A libkubuf call (returns -errno) that must fail with exactly -@err. */
+#define KT_LIBERR(call, err)						\
+	do {								\
+		int kt_r = (call);					\
+		if (kt_r != -(err))					\
+			kt_fail(__FILE__, __LINE__,			\
+				"%s: want -%s, got %d (%s)", #call,	\
+				#err, kt_r, strerror(-kt_r));		\
+	} while (0)
+
+static inline int kt_open_dev(int flags)
+{
+	return open("/dev/" KUBUF_DEVICE_NAME, flags | O_CLOEXEC);
+}
+
+/* Fill an output structure with a pattern no valid answer can contain. */
+static inline void kt_poison(void *p, size_t len)
+{
+	memset(p, KT_POISON, len);
+}
+
+static inline int kt_run_one(const struct kt_case *c)
+{
+	c->fn();
+	return 0;
+}
+
+static inline int kt_main(int argc, char **argv)
+{
+	const struct kt_case *c;
+	int failed = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (c = __start_kt_cases; c < __stop_kt_cases; c++)
+			printf("%s\n", c->name);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--run")) {
+		for (c = __start_kt_cases; c < __stop_kt_cases; c++)
+			if (!strcmp(c->name, argv[2]))
+				return kt_run_one(c);
+		fprintf(stderr, "%s: no case named %s\n", argv[0], argv[2]);
+		return 2;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: %s [--list | --run CASE]\n", argv[0]);
+		return 2;
+	}
+	for (c = __start_kt_cases; c < __stop_kt_cases; c++) {
+		int status;
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+
+		if (pid == 0)
+			exit(kt_run_one(c));
+		if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+			perror("fork/waitpid");
+			return 1;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			printf("ok - %s\n", c->name);
+		} else if (WIFEXITED(status) &&
+			   WEXITSTATUS(status) == KT_SKIP_STATUS) {
+			printf("ok - %s # SKIP\n", c->name);
+		} else {
+			printf("not ok - %s\n", c->name);
+			failed++;
+		}
+	}
+	return failed ? 1 : 0;
+}
+
+#define KT_MAIN() int main(int argc, char **argv) { return kt_main(argc, argv); }
+
+#endif /* KUBUF_TEST_HARNESS_H */

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kcheck - verify that kubuf holds nothing: run by the guest runner after
+ * every test.
+ *
+ *   kcheck            the module's reference count is 0 and every counter
+ *                     is 0 (open_files 1: kcheck's own)
+ *   kcheck --pins     print nr_foll_pin_acquired - nr_foll_pin_released
+ *
+ * Releases can lag a test's exit by a moment (the last fput of a dying
+ * process, deferred work), so the check retries for up to two seconds
+ * before it reports a leak.
+ */
+#include <time.h>
+
+#include "harness.h"
+
+static long read_long_file(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+static long long vmstat(const char *key)
+{
+	char line[256];
+	long long v = -1;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ' ')
+			v = strtoll(line + klen + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Returns a description of the first leak, or NULL if all is clean. */
+static const char *check(char *msg, size_t len)
+{
+	static const char *const names[KUBUF_STAT_NR] = {
+		"open_files", "ubufs", "pinned_pages", "kbufs",
+		"kbuf_pages", "mappings", "eventfd_refs",
+	};
+	struct kubuf_stats st;
+	long ref;
+	int fd, i;
+
+	ref = read_long_file("/sys/module/kubuf/refcnt");
+	if (ref != 0) {
+		snprintf(msg, len, "module refcnt %ld, want 0", ref);
+		return msg;
+	}
+	fd = kt_open_dev(O_RDONLY);
+	if (fd < 0) {
+		snprintf(msg, len, "cannot open /dev/kubuf: %s", strerror(errno));
+		return msg;
+	}
+	memset(&st, 0, sizeof(st));
+	if (ioctl(fd, KUBUF_IOC_GET_STATS, &st) < 0) {
+		snprintf(msg, len, "GET_STATS: %s", strerror(errno));
+		close(fd);
+		return msg;
+	}
+	close(fd);
+	for (i = 0; i < KUBUF_STAT_NR; i++) {
+		uint64_t want = i == KUBUF_STAT_OPEN_FILES ? 1 : 0;
+
+		if (st.counters[i] != want) {
+			snprintf(msg, len, "counter %s is %llu, want %llu",
+				 names[i], (unsigned long long)st.counters[i],
+				 (unsigned long long)want);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	char msg[256];
+	const char *err = NULL;
+	int tries;
+
+	if (argc == 2 && !strcmp(argv[1], "--pins")) {
+		printf("%lld\n", vmstat("nr_foll_pin_acquired") -
+				 vmstat("nr_foll_pin_released"));
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: kcheck [--pins]\n");
+		return 2;
+	}
+	for (tries = 0; tries < 100; tries++) {
+		err = check(msg, sizeof(msg));
+		if (!err)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	printf("%s\n", err);
+	return 1;
+}

@@ -1,0 +1,343 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# The kubuf VM test runner: for each lane of kernels.conf, build the module
+# against that kernel's headers (W=1, any warning fails the lane), pack an
+# initramfs with busybox, the module and the static test programs, boot the
+# kernel under QEMU with a hard timeout, and collect TAP from the guest's
+# second serial port. Ends with a per-lane table and "N passed, N failed";
+# exits non-zero on any failure, crash or timeout.
+#
+# usage: tests/vm/run.sh [options]
+#   --mode test|demo|hang   run the tests (default), the demo, or a guest
+#                           that never powers off (to test the timeout)
+#   --lane NAME             run this lane only (repeatable); default: all
+#                           (demo: the first lane)
+#   --filter GLOB           run only guest cases matching "prog/case"
+#   --host-tests DIR        also run the host unit tests found in DIR
+#   --self-test             also check the runner itself (timeout, log check)
+#   --guest-timeout SECONDS hard limit per guest boot (default 1500)
+#   --test-timeout SECONDS  limit per test case inside the guest (default 120)
+#   --module-src DIR        build the module from DIR instead of kernel/
+#   --bin DIR               guest programs (default build/guest)
+#   --out DIR               results and logs (default build/vm)
+# environment:
+#   KUBUF_ACCEL=tcg|kvm     force the accelerator (default: KVM only when
+#                           the host has hardware virtualization and a probe
+#                           guest boots with it; TCG otherwise)
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mode=test
+lanes=()
+filter='*'
+host_tests=
+self_test=0
+guest_timeout=1500
+test_timeout=120
+module_src=$root/kernel
+bin=$root/build/guest
+out=$root/build/vm
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) mode=$2; shift ;;
+	--lane) lanes+=("$2"); shift ;;
+	--filter) filter=$2; shift ;;
+	--host-tests) host_tests=$2; shift ;;
+	--self-test) self_test=1 ;;
+	--guest-timeout) guest_timeout=$2; shift ;;
+	--test-timeout) test_timeout=$2; shift ;;
+	--module-src) module_src=$(cd "$2" && pwd); shift ;;
+	--bin) bin=$2; shift ;;
+	--out) out=$2; shift ;;
+	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+case "$mode" in test|demo|hang) ;; *) die "bad --mode $mode" ;; esac
+case "$filter" in *[[:space:]]*) die "--filter cannot hold spaces" ;; esac
+
+mkdir -p "$out"
+summary=$out/summary.tsv
+: > "$summary"
+
+# --- the matrix ---------------------------------------------------------
+
+declare -A lane_image lane_headers lane_cmdline
+all_lanes=()
+while read -r lane image headers extra; do
+	case "$lane" in ''|'#'*) continue ;; esac
+	all_lanes+=("$lane")
+	lane_image[$lane]=$image
+	lane_headers[$lane]=$headers
+	lane_cmdline[$lane]=$extra
+done < "$root/tests/vm/kernels.conf"
+
+if [ ${#lanes[@]} -eq 0 ]; then
+	if [ "$mode" = test ]; then
+		lanes=("${all_lanes[@]}")
+	else
+		lanes=("${all_lanes[0]}")
+	fi
+fi
+for l in "${lanes[@]}"; do
+	[ -n "${lane_image[$l]:-}" ] || die "no lane '$l' in kernels.conf"
+done
+
+# A Debian kernel package (meta or versioned) to the release it installs.
+resolve_release() {
+	local pkg=$1 prefix=$2 dep
+	if [ -e "/boot/vmlinuz-${pkg#"$prefix"}" ] ||
+	   [ -d "/usr/src/${pkg}" ]; then
+		echo "${pkg#"$prefix"}"
+		return
+	fi
+	dep=$(dpkg-query -W -f='${Depends}' "$pkg" 2>/dev/null) || return 1
+	dep=${dep%% *}
+	dep=${dep%,}
+	[ -n "$dep" ] || return 1
+	echo "${dep#"$prefix"}"
+}
+
+# --- accelerator ---------------------------------------------------------
+
+accel=
+pick_accel() {
+	local probe=$out/probe
+	if [ -n "${KUBUF_ACCEL:-}" ]; then
+		accel=$KUBUF_ACCEL
+		return
+	fi
+	accel=tcg
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 0
+	grep -Eqw 'vmx|svm' /proc/cpuinfo || return 0
+	# /dev/kvm can exist where guests hang: believe it only if one boots.
+	mkdir -p "$probe"
+	cp "$2" "$probe/initrd.gz"
+	boot "$1" kvm probe "$probe" 60 > /dev/null 2>&1
+	grep -q '^# probe ok' "$probe/tap" 2>/dev/null && accel=kvm
+	return 0
+}
+
+# --- building ------------------------------------------------------------
+
+# build_module RELEASE DIR: kubuf.ko for RELEASE into DIR; 0 if clean.
+build_module() {
+	local krel=$1 dir=$2 hdr=/usr/src/linux-headers-$1 log=$2/build.log
+	[ -d "$hdr" ] || { echo "no headers for $krel at $hdr" > "$log"; return 1; }
+	mkdir -p "$dir/kernel" "$dir/include"
+	cp -a "$module_src"/. "$dir/kernel/"
+	cp -a "$root/include"/. "$dir/include/"
+	if ! make -C "$hdr" M="$dir/kernel" W=1 modules > "$log" 2>&1; then
+		return 1
+	fi
+	! grep -qi 'warning' "$log"
+}
+
+# make_initrd DIR KO: the guest's initramfs DIR/initrd.gz, holding KO.
+make_initrd() {
+	local dir=$1 ko=$2 st=$1/initrd
+	rm -rf "$st"
+	mkdir -p "$st/bin" "$st/kubuf/bin" "$st/kubuf/tests"
+	cp /bin/busybox "$st/bin/busybox"
+	cp "$root/tests/vm/init" "$st/init"
+	cp "$root/tests/vm/reload-loop" "$st/kubuf/bin/"
+	cp "$ko" "$st/kubuf/"
+	for f in "$bin"/*; do
+		case "${f##*/}" in
+		t_*) cp "$f" "$st/kubuf/tests/" ;;
+		*) cp "$f" "$st/kubuf/bin/" ;;
+		esac
+	done
+	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) > "$dir/initrd.gz"
+}
+
+# boot LANE ACCEL MODE DIR TIMEOUT: one guest; serial logs in DIR.
+boot() {
+	local lane=$1 acc=$2 gmode=$3 dir=$4 tmo=$5 krel cpu=max
+	krel=$(resolve_release "${lane_image[$lane]}" linux-image-)
+	[ "$acc" = kvm ] && cpu=host
+	timeout -k 5 "$tmo" qemu-system-x86_64 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-machine q35 -accel "$acc" -cpu "$cpu" -smp 2 -m 2G \
+		-serial "file:$dir/console" -serial "file:$dir/tap" \
+		-kernel "/boot/vmlinuz-$krel" -initrd "$dir/initrd.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 \
+${lane_cmdline[$lane]} kubuf_mode=$gmode kubuf_timeout=$test_timeout \
+kubuf_filter=$filter" < /dev/null > "$dir/qemu.log" 2>&1
+}
+
+# --- one lane --------------------------------------------------------------
+
+# record LANE KREL PASSED FAILED NOTE
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$summary"; }
+
+run_lane() {
+	local lane=$1 dir=$out/$1 krel hrel rc passed failed note
+	mkdir -p "$dir"
+	krel=$(resolve_release "${lane_image[$lane]}" linux-image-) ||
+		{ record "$lane" "?" 0 1 "kernel ${lane_image[$lane]} not installed (make setup)"; return; }
+	hrel=$(resolve_release "${lane_headers[$lane]}" linux-headers-) ||
+		{ record "$lane" "$krel" 0 1 "headers ${lane_headers[$lane]} not installed"; return; }
+	if [ "$krel" != "$hrel" ]; then
+		record "$lane" "$krel" 0 1 "headers $hrel do not match kernel $krel"
+		return
+	fi
+	[ -r "/boot/vmlinuz-$krel" ] ||
+		{ record "$lane" "$krel" 0 1 "cannot read /boot/vmlinuz-$krel"; return; }
+
+	: > "$dir/console"
+	: > "$dir/tap"
+	echo "== $lane: Linux $krel: building kubuf.ko (W=1)"
+	if ! build_module "$krel" "$out/kmod/$krel"; then
+		sed 's/^/   /' "$out/kmod/$krel/build.log" | tail -n 40
+		record "$lane" "$krel" 0 1 "module build failed or warned"
+		return
+	fi
+	make_initrd "$dir" "$out/kmod/$krel/kernel/kubuf.ko"
+	[ -n "$accel" ] || pick_accel "$lane" "$dir/initrd.gz"
+
+	echo "== $lane: booting Linux $krel ($accel, timeout ${guest_timeout}s)"
+	boot "$lane" "$accel" "$mode" "$dir" "$guest_timeout" &
+	local guest=$!
+	# Show results as they come; tail ends when the guest does.
+	tail --pid=$guest -s 0.5 -n +1 -F "$dir/tap" 2>/dev/null | tr -d '\r' |
+	while IFS= read -r line; do
+		case "$line" in
+		'# run: '*|'# done'|'1..'*|'TAP version'*|'# probe ok') ;;
+		*) if [ "$mode" = demo ]; then
+			   printf '%s\n' "$line"
+		   else
+			   printf '   [%s] %s\n' "$lane" "$line"
+		   fi ;;
+		esac
+	done
+	wait $guest
+	rc=$?
+	tr -d '\r' < "$dir/tap" > "$dir/tap.txt" && mv "$dir/tap.txt" "$dir/tap"
+
+	passed=$(grep -c '^ok ' "$dir/tap")
+	failed=$(grep -c '^not ok ' "$dir/tap")
+	note=ok
+	if ! grep -q '^# done' "$dir/tap"; then
+		failed=$((failed + 1))
+		local running
+		running=$(grep '^# run: ' "$dir/tap" | tail -n 1)
+		running=${running#\# run: }
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			note="guest timed out after ${guest_timeout}s"
+		else
+			note="guest died (qemu exit $rc)"
+		fi
+		[ -n "$running" ] && note="$note during $running"
+		echo "!! $lane: $note; last console lines:"
+		tail -n 40 "$dir/console" | sed 's/^/   | /'
+	elif [ "$failed" -gt 0 ]; then
+		note=FAILED
+	fi
+	[ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] &&
+		{ failed=1; note="no test ran"; }
+	local uname
+	uname=$(sed -n 's/^# uname -r: //p' "$dir/tap" | head -n 1)
+	record "$lane" "${uname:-$krel}" "$passed" "$failed" "$note"
+}
+
+# --- host unit tests -------------------------------------------------------
+
+run_host_tests() {
+	local passed=0 failed=0 t log=$out/host.log
+	: > "$log"
+	echo "== host: unit tests (ASan, UBSan)"
+	for t in "$host_tests"/*; do
+		[ -x "$t" ] || continue
+		timeout -k 5 300 "$t" >> "$log" 2>&1 || true
+	done
+	sed 's/^/   [host] /' "$log" | grep -E '^   \[host\] (ok|not ok)|FAIL|ERROR|runtime error' || true
+	passed=$(grep -c '^ok ' "$log")
+	failed=$(grep -c '^not ok ' "$log")
+	if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$log"; then
+		failed=$((failed + 1))
+	fi
+	record host "$(uname -m) ASan+UBSan" "$passed" "$failed" \
+		"$([ "$failed" -eq 0 ] && echo ok || echo FAILED)"
+}
+
+# --- the runner's own checks ------------------------------------------------
+
+# A guest that never powers off must fail within the timeout, and a
+# WARN_ON in the module's open path must fail the test that triggers it.
+run_self_test() {
+	local lane=${lanes[0]} passed=0 failed=0 so=$out/self
+	mkdir -p "$so"
+	echo "== runner: self-test on lane $lane"
+	if "$0" --mode hang --lane "$lane" --guest-timeout 40 --bin "$bin" \
+		--out "$so/hang" > "$so/hang.log" 2>&1; then
+		echo "   not ok - a hung guest did not fail the run"
+		failed=$((failed + 1))
+	elif grep -q 'timed out after 40s' "$so/hang.log"; then
+		echo "   ok - a hung guest fails the run within its timeout"
+		passed=$((passed + 1))
+	else
+		echo "   not ok - hung guest: no timeout message"
+		failed=$((failed + 1))
+	fi
+
+	rm -rf "$so/src"
+	cp -a "$module_src" "$so/src"
+	sed -i '/^static int kubuf_open(/,/^{/ s/^{/{\n\tWARN_ON(1);/' \
+		"$so/src/main.c"
+	if ! grep -q 'WARN_ON(1)' "$so/src/main.c"; then
+		echo "   not ok - could not inject WARN_ON into kubuf_open"
+		failed=$((failed + 1))
+	elif "$0" --lane "$lane" --filter 't_info/info_values' \
+		--module-src "$so/src" --bin "$bin" --out "$so/warn" \
+		> "$so/warn.log" 2>&1; then
+		echo "   not ok - a WARN_ON in open did not fail the run"
+		failed=$((failed + 1))
+	elif grep -q 'WARNING:' "$so/warn.log" &&
+	     grep -q 'not ok 1 - t_info/info_values' "$so/warn.log"; then
+		echo "   ok - a WARN_ON in the open path fails the test"
+		passed=$((passed + 1))
+	else
+		echo "   not ok - injected WARN_ON: unexpected output"
+		sed 's/^/   | /' "$so/warn.log" | tail -n 20
+		failed=$((failed + 1))
+	fi
+	record runner "self-test" "$passed" "$failed" \
+		"$([ "$failed" -eq 0 ] && echo ok || echo FAILED)"
+}
+
+# --- main ------------------------------------------------------------------
+
+for t in qemu-system-x86_64 cpio gzip timeout; do
+	command -v $t > /dev/null || die "$t not found: run make setup"
+done
+[ -x /bin/busybox ] || die "/bin/busybox not found: run make setup"
+[ -x "$bin/kcheck" ] || die "no guest programs in $bin: run make"
+
+[ -n "$host_tests" ] && run_host_tests
+[ "$self_test" = 1 ] && run_self_test
+for l in "${lanes[@]}"; do
+	run_lane "$l"
+done
+
+echo
+[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s  %s\n' \
+	lane kernel accel passed failed result
+total_pass=0
+total_fail=0
+while IFS=$'\t' read -r lane krel p f note; do
+	acc=${accel:-tcg}
+	case "$lane" in host|runner) acc=- ;; esac
+	[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s  %s\n' \
+		"$lane" "$krel" "$acc" "$p" "$f" "$note"
+	[ "$mode" != test ] && [ "$note" != ok ] && echo "$lane: $note"
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+done < "$summary"
+[ "$mode" = test ] && echo && echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
