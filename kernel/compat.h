@@ -4,15 +4,51 @@
  *
  * Supported: Linux 6.1 LTS up to 6.12 LTS. No other file of the module
  * tests LINUX_VERSION_CODE; a new difference gets a wrapper here, named
- * after the newest kernel's API, with the older form behind the #if.
+ * kubuf_<the newest kernel's API>, with the older form behind the #if.
  */
 #ifndef KUBUF_COMPAT_H
 #define KUBUF_COMPAT_H
 
+#include <linux/eventfd.h>
+#include <linux/mm.h>
 #include <linux/version.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
 #error "kubuf needs Linux 6.1 or later"
 #endif
+
+/* 6.5 dropped the vmas argument of pin_user_pages(). */
+static inline long kubuf_pin_user_pages(unsigned long start,
+					unsigned long nr_pages,
+					unsigned int gup_flags,
+					struct page **pages)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return pin_user_pages(start, nr_pages, gup_flags, pages);
+#else
+	return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
+#endif
+}
+
+/* 6.8 dropped the count argument of eventfd_signal(): it always adds 1. */
+static inline void kubuf_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* 6.3 made vma->vm_flags read-only, changed through vm_flags_*(). */
+static inline void kubuf_vm_flags_mod(struct vm_area_struct *vma,
+				      vm_flags_t set, vm_flags_t clear)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
 
 #endif /* KUBUF_COMPAT_H */

@@ -4,15 +4,27 @@
  *
  * Each concept of the design lives in its own file; this header is the
  * boundary between them. See main.c for the object model and lock order.
+ *
+ *   main.c    the device: open/release, ioctl and mmap dispatch
+ *   ubuf.c    technique 1: registered application memory
+ *   kbuf.c    technique 2: driver-allocated buffers and mmap
+ *   copy.c    the caller-context variant and the copying baseline
+ *   notify.c  the shared event: eventfd, pending events, poll
+ *   sim.c     the simulated device and its commands
  */
 #ifndef KUBUF_INTERNAL_H
 #define KUBUF_INTERNAL_H
 
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
+#include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/sizes.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 #include "../include/uapi/linux/kubuf.h"
@@ -21,23 +33,145 @@
 #define KUBUF_MAX_KBUFS		64		/* driver buffers per file */
 #define KUBUF_MAX_UBUF_SIZE	SZ_1G		/* bytes per registration */
 #define KUBUF_MAX_KBUF_SIZE	SZ_256M		/* bytes per driver buffer */
+#define KUBUF_MAX_CMDS		64		/* device commands queued per file */
 
 /* The ABI's layouts: a change here breaks applications. */
 static_assert(sizeof(struct kubuf_info) == 80);
 static_assert(sizeof(struct kubuf_stats) == 264);
 static_assert(KUBUF_STAT_NR <= KUBUF_STATS_MAX);
+static_assert(sizeof(struct kubuf_ubuf_reg) == 48);
+static_assert(sizeof(struct kubuf_id) == 8);
+static_assert(sizeof(struct kubuf_ubuf_query) == 56);
+static_assert(sizeof(struct kubuf_ucopy) == 56);
+static_assert(sizeof(struct kubuf_kbuf_alloc) == 56);
+static_assert(sizeof(struct kubuf_dev_cmd) == 80);
+static_assert(sizeof(struct kubuf_eventfd) == 8);
+static_assert(sizeof(struct kubuf_events) == 24);
+
+/**
+ * struct kubuf_notify - the shared event of one file (notify.c).
+ * @lock:	protects @ctx and @pending; a leaf lock, any context.
+ * @ctx:	the bound eventfd, one reference held, or NULL.
+ * @pending:	KUBUF_EVENT_* bits not yet read by KUBUF_IOC_GET_EVENTS.
+ * @wq:		poll() waiters.
+ */
+struct kubuf_notify {
+	spinlock_t lock;		/* see above */
+	struct eventfd_ctx *ctx;
+	u32 pending;
+	wait_queue_head_t wq;
+};
 
 /**
  * struct kubuf_file - the state of one open file description.
- * @lock:	serialises the file's state changes; see main.c for order.
- *
- * Allocated in open(), freed in release() once no mapping and no file
- * descriptor refers to it any more (the VFS guarantees both: every VMA on
- * the device holds a reference to the struct file).
+ * @ref:	the struct file holds one reference, each device command in
+ *		flight another; freed when the last goes.
+ * @lock:	serialises changes to the file's objects (see main.c).
+ * @ubufs:	id -> struct kubuf_ubuf, protected by @lock.
+ * @kbufs:	id -> struct kubuf_kbuf, protected by @lock.
+ * @ubuf_next:	cursor for ids of @ubufs, protected by @lock.
+ * @kbuf_next:	cursor for ids of @kbufs, protected by @lock.
+ * @nr_ubufs:	registrations in @ubufs, protected by @lock.
+ * @nr_kbufs:	buffers in @kbufs, protected by @lock.
+ * @released:	set once by release(): device commands of this file stop.
+ * @nr_cmds:	device commands queued or running for this file.
+ * @notify:	the file's eventfd, pending events and poll waiters.
  */
 struct kubuf_file {
-	struct mutex lock;	/* protects the file's objects */
+	struct kref ref;
+	struct mutex lock;		/* see above */
+	struct xarray ubufs;
+	struct xarray kbufs;
+	u32 ubuf_next;
+	u32 kbuf_next;
+	u32 nr_ubufs;
+	u32 nr_kbufs;
+	bool released;
+	atomic_t nr_cmds;
+	struct kubuf_notify notify;
 };
+
+void kubuf_file_get(struct kubuf_file *kf);
+void kubuf_file_put(struct kubuf_file *kf);
+
+/* A state-changing call needs an fd opened for reading and writing. */
+static inline bool kubuf_file_writable(const struct file *file)
+{
+	return (file->f_mode & (FMODE_READ | FMODE_WRITE)) ==
+	       (FMODE_READ | FMODE_WRITE);
+}
+
+/**
+ * struct kubuf_dev_mem - memory the device is using, and the reference
+ * that keeps it there.
+ * @vaddr:	kernel address of the buffer's first byte.
+ * @len:	bytes the device may touch from @vaddr.
+ * @kf:		the file the buffer belongs to.
+ * @ubuf:	the registration, if the memory is one (else NULL).
+ * @kbuf:	the driver buffer, if the memory is one (else NULL).
+ *
+ * Got by kubuf_ubuf_dev_get() or kubuf_kbuf_dev_get(); the device checks
+ * kubuf_dev_mem_alive() between pages and stops when it turns false, and
+ * gives the memory back with kubuf_dev_mem_put().
+ */
+struct kubuf_dev_mem {
+	void *vaddr;
+	u64 len;
+	struct kubuf_file *kf;
+	struct kubuf_ubuf *ubuf;
+	struct kubuf_kbuf *kbuf;
+};
+
+bool kubuf_dev_mem_alive(const struct kubuf_dev_mem *m);
+void kubuf_dev_mem_put(struct kubuf_dev_mem *m);
+/* After the device wrote [off, off + len), before it reads it. */
+void kubuf_dev_mem_written(struct kubuf_dev_mem *m, u64 off, u64 len);
+void kubuf_dev_mem_will_read(struct kubuf_dev_mem *m, u64 off, u64 len);
+
+/* ubuf.c: technique 1. The *_dev_get() lookups need kf->lock held. */
+int kubuf_ubuf_ioctl(struct kubuf_file *kf, struct file *file,
+		     unsigned int cmd, void __user *argp);
+int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
+		       struct kubuf_dev_mem *m);
+bool kubuf_ubuf_dev_alive(const struct kubuf_ubuf *ub);
+void kubuf_ubuf_dev_put(struct kubuf_ubuf *ub);
+void kubuf_ubuf_dev_written(struct kubuf_ubuf *ub, void *addr, u64 len);
+void kubuf_ubuf_dev_will_read(struct kubuf_ubuf *ub, void *addr, u64 len);
+int kubuf_ubuf_revoke_all(struct kubuf_file *kf);
+void kubuf_ubuf_release_all(struct kubuf_file *kf);
+
+/* kbuf.c: technique 2. */
+int kubuf_kbuf_ioctl(struct kubuf_file *kf, struct file *file,
+		     unsigned int cmd, void __user *argp);
+int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
+		    struct vm_area_struct *vma);
+int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id,
+		       struct kubuf_dev_mem *m);
+void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb);
+void kubuf_kbuf_release_all(struct kubuf_file *kf);
+u64 kubuf_kbuf_features(void);
+int kubuf_kbuf_init(void);
+void kubuf_kbuf_exit(void);
+
+/* copy.c: caller-context access and the copying baseline. */
+int kubuf_copy_ioctl(struct kubuf_file *kf, void __user *argp);
+ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf,
+			size_t len);
+
+/* notify.c: the shared event. */
+void kubuf_notify_init(struct kubuf_notify *n);
+void kubuf_notify_event(struct kubuf_notify *n, u32 events);
+int kubuf_notify_ioctl(struct kubuf_notify *n, unsigned int cmd,
+		       void __user *argp);
+__poll_t kubuf_notify_poll(struct kubuf_notify *n, struct file *file,
+			   poll_table *pt);
+void kubuf_notify_release(struct kubuf_notify *n);
+
+/* sim.c: the simulated device. */
+int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp);
+int kubuf_sim_call(int (*fn)(void *arg), void *arg);
+int kubuf_sim_init(void);
+void kubuf_sim_exit(void);
 
 /* Module-wide debug counters, exported by KUBUF_IOC_GET_STATS. */
 extern atomic64_t kubuf_stats[KUBUF_STAT_NR];

@@ -3,38 +3,62 @@
  * kubuf - memory shared between a driver and an application.
  *
  * This file is the misc device /dev/kubuf: open, release and the ioctl
- * dispatcher. Each technique lives in a file of its own; this comment is
- * the map of the whole module.
+ * and mmap dispatch. Each technique lives in a file of its own (see
+ * kubuf.h); this comment is the map of the whole module.
  *
  * Object model
  * ------------
  *
- *   struct file (/dev/kubuf)  --private_data-->  struct kubuf_file
+ *   struct file --private_data--> kubuf_file --ubufs--> kubuf_ubuf (pins)
+ *        ^                         |    ^   \--kbufs--> kubuf_kbuf (pages)
+ *        |                         |    |                  ^
+ *      VMA (vm_file)            notify  +-- kubuf_cmd -----+ (device work)
  *
- * One struct kubuf_file per open file description. It is created by
- * open() and destroyed by release(), which the VFS calls once the last
- * reference to the struct file is gone: the last close() of any duplicate
- * (dup, fork, SCM_RIGHTS) *and* the last VMA mapping the device, since
- * every VMA holds a reference to its vm_file. Nothing is torn down in
- * ->flush(): a close() by one holder of a duplicated descriptor says
- * nothing about the others. ->release() may run in any process or in a
- * kernel worker (the last fput() of a dying task is deferred), so nothing
- * there may refer to "current"; whatever must be un-accounted later is
- * saved at the time it is accounted.
+ * One kubuf_file per open file description, created by open(). release()
+ * runs once the last reference to the struct file is gone: the last
+ * close() of any duplicate (dup, fork, SCM_RIGHTS) *and* the last VMA
+ * mapping the device, since every VMA holds its vm_file. Nothing is torn
+ * down in ->flush(): a close() by one holder of a duplicated descriptor
+ * says nothing about the others. ->release() may run in any process or in
+ * a kernel worker (a dying task's last fput() is deferred), so nothing
+ * there refers to "current": whatever is un-accounted then was saved when
+ * it was accounted (the registering user and mm).
  *
- * Reference holders, summarised:
- *   - struct file        holds the kubuf_file (exactly one, freed in release)
- *   - each VMA           holds the struct file (VFS) and what it maps
- *   - each open file     holds the module (fops.owner), so rmmod fails
- *                        with -EBUSY while a file or a mapping remains
+ * References:
+ *   - the struct file holds the kubuf_file (kref), and so does each device
+ *     command in flight (kubuf_cmd), so a command finishing after release
+ *     still finds the file's notify state;
+ *   - the file's xarrays hold each kubuf_ubuf and kubuf_kbuf;
+ *   - a device command holds what it touches: a registration through its
+ *     "users" count (revocation waits for it to drop), a driver buffer
+ *     through the buffer's kref;
+ *   - each VMA holds the kubuf_kbuf it maps (vm_ops open/close), so a
+ *     buffer freed while mapped lives until its last munmap;
+ *   - each open file holds the module (fops.owner): rmmod fails with
+ *     -EBUSY while a file or a mapping remains.
+ *
+ * Asynchronous writers are stopped before the memory they write goes: a
+ * registration is first marked REVOKED (the device checks between pages),
+ * then its users are waited for, and only then is it unmapped and
+ * unpinned. release() also sets kubuf_file.released so that every device
+ * command of the file stops at its next page.
  *
  * Lock order
  * ----------
  *
  *   kubuf_file.lock (mutex)
+ *     kubuf_ubuf.lock (spinlock)
+ *   kubuf_notify.lock (spinlock, leaf; taken in any context, nests in any)
  *
- * Only one lock so far; every later lock nests inside kubuf_file.lock.
- * Module-wide counters are atomics and take no lock.
+ * Waiting for a registration's users happens under kubuf_file.lock; it is
+ * safe because the device never takes kubuf_file.lock while it holds a
+ * registration. Module-wide counters are atomics and take no lock.
+ *
+ * mmap offsets
+ * ------------
+ *
+ * KUBUF_IOC_KBUF_ALLOC returns the offset that names a driver buffer in
+ * mmap() of the device; see kbuf.c for the layout of the offset space.
  *
  * Counters
  * --------
@@ -48,6 +72,7 @@
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -55,6 +80,28 @@
 #include "kubuf.h"
 
 atomic64_t kubuf_stats[KUBUF_STAT_NR];
+
+void kubuf_file_get(struct kubuf_file *kf)
+{
+	kref_get(&kf->ref);
+}
+
+static void kubuf_file_free(struct kref *ref)
+{
+	struct kubuf_file *kf = container_of(ref, struct kubuf_file, ref);
+
+	WARN_ON(!xa_empty(&kf->ubufs) || !xa_empty(&kf->kbufs));
+	xa_destroy(&kf->ubufs);
+	xa_destroy(&kf->kbufs);
+	mutex_destroy(&kf->lock);
+	kfree(kf);
+	kubuf_stat_dec(KUBUF_STAT_OPEN_FILES);
+}
+
+void kubuf_file_put(struct kubuf_file *kf)
+{
+	kref_put(&kf->ref, kubuf_file_free);
+}
 
 static int kubuf_open(struct inode *inode, struct file *file)
 {
@@ -68,21 +115,35 @@ static int kubuf_open(struct inode *inode, struct file *file)
 	kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
 	if (!kf)
 		return -ENOMEM;
+	kref_init(&kf->ref);
 	mutex_init(&kf->lock);
+	xa_init_flags(&kf->ubufs, XA_FLAGS_ALLOC1);
+	xa_init_flags(&kf->kbufs, XA_FLAGS_ALLOC1);
+	atomic_set(&kf->nr_cmds, 0);
+	kubuf_notify_init(&kf->notify);
 
 	file->private_data = kf;
 	kubuf_stat_inc(KUBUF_STAT_OPEN_FILES);
 	return 0;
 }
 
-/* Last reference to the file: no descriptor, no mapping, no ioctl left. */
+/*
+ * Last reference to the file: no descriptor, no mapping, no ioctl left.
+ * Device commands of the file stop, registrations are revoked (waiting
+ * for the device to let go) and unpinned, driver buffers lose the file's
+ * reference (a buffer still mapped elsewhere cannot be: mappings hold the
+ * file), the eventfd reference is dropped. Commands still in flight hold
+ * the kubuf_file itself, which is freed by the last of them.
+ */
 static int kubuf_release(struct inode *inode, struct file *file)
 {
 	struct kubuf_file *kf = file->private_data;
 
-	mutex_destroy(&kf->lock);
-	kfree(kf);
-	kubuf_stat_dec(KUBUF_STAT_OPEN_FILES);
+	WRITE_ONCE(kf->released, true);
+	kubuf_ubuf_release_all(kf);
+	kubuf_kbuf_release_all(kf);
+	kubuf_notify_release(&kf->notify);
+	kubuf_file_put(kf);
 	return 0;
 }
 
@@ -93,7 +154,9 @@ static int kubuf_ioctl_get_info(void __user *argp)
 	memset(&info, 0, sizeof(info));
 	info.abi_version = KUBUF_ABI_VERSION;
 	info.page_size = PAGE_SIZE;
-	info.features = KUBUF_FEAT_STATS;
+	info.features = KUBUF_FEAT_STATS | KUBUF_FEAT_UBUF | KUBUF_FEAT_UCOPY |
+			KUBUF_FEAT_EVENTS | KUBUF_FEAT_DEVICE |
+			kubuf_kbuf_features();
 	info.max_ubufs = KUBUF_MAX_UBUFS;
 	info.max_kbufs = KUBUF_MAX_KBUFS;
 	info.max_ubuf_size = KUBUF_MAX_UBUF_SIZE;
@@ -127,6 +190,7 @@ static int kubuf_ioctl_get_stats(void __user *argp)
 
 static long kubuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct kubuf_file *kf = file->private_data;
 	void __user *argp = (void __user *)arg;
 
 	switch (cmd) {
@@ -134,15 +198,55 @@ static long kubuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kubuf_ioctl_get_info(argp);
 	case KUBUF_IOC_GET_STATS:
 		return kubuf_ioctl_get_stats(argp);
+	case KUBUF_IOC_SET_EVENTFD:
+		if (!kubuf_file_writable(file))
+			return -EBADF;
+		fallthrough;
+	case KUBUF_IOC_GET_EVENTS:
+		return kubuf_notify_ioctl(&kf->notify, cmd, argp);
+	case KUBUF_IOC_UBUF_REGISTER:
+	case KUBUF_IOC_UBUF_UNREGISTER:
+	case KUBUF_IOC_UBUF_QUERY:
+		return kubuf_ubuf_ioctl(kf, file, cmd, argp);
+	case KUBUF_IOC_UCOPY:
+		return kubuf_copy_ioctl(kf, argp);
+	case KUBUF_IOC_KBUF_ALLOC:
+	case KUBUF_IOC_KBUF_FREE:
+		return kubuf_kbuf_ioctl(kf, file, cmd, argp);
+	case KUBUF_IOC_DEV_CMD:
+		if (!kubuf_file_writable(file))
+			return -EBADF;
+		return kubuf_sim_cmd_ioctl(kf, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}
+}
+
+static int kubuf_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return kubuf_kbuf_mmap(file->private_data, file, vma);
+}
+
+static ssize_t kubuf_read(struct file *file, char __user *buf, size_t len,
+			  loff_t *ppos)
+{
+	return kubuf_copy_read(file->private_data, buf, len);
+}
+
+static __poll_t kubuf_poll(struct file *file, poll_table *pt)
+{
+	struct kubuf_file *kf = file->private_data;
+
+	return kubuf_notify_poll(&kf->notify, file, pt);
 }
 
 static const struct file_operations kubuf_fops = {
 	.owner		= THIS_MODULE,
 	.open		= kubuf_open,
 	.release	= kubuf_release,
+	.read		= kubuf_read,
+	.poll		= kubuf_poll,
+	.mmap		= kubuf_mmap,
 	.unlocked_ioctl	= kubuf_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };
@@ -163,17 +267,31 @@ static int __init kubuf_init(void)
 {
 	int ret;
 
+	ret = kubuf_sim_init();
+	if (ret)
+		return ret;
+	ret = kubuf_kbuf_init();
+	if (ret)
+		goto err_sim;
 	ret = misc_register(&kubuf_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", KUBUF_DEVICE_NAME, ret);
-		return ret;
+		goto err_kbuf;
 	}
 	return 0;
+
+err_kbuf:
+	kubuf_kbuf_exit();
+err_sim:
+	kubuf_sim_exit();
+	return ret;
 }
 
 static void __exit kubuf_exit(void)
 {
 	misc_deregister(&kubuf_misc);
+	kubuf_kbuf_exit();
+	kubuf_sim_exit();
 }
 
 module_init(kubuf_init);

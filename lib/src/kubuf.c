@@ -92,7 +92,8 @@ KUBUF_API const char *kubuf_stat_name(unsigned int stat)
 }
 
 static const char *const feature_names[] = {
-	"stats",
+	"stats", "ubuf", "ucopy", "kbuf", "kbuf-dma", "kbuf-wc", "kbuf-uc",
+	"events", "device",
 };
 
 KUBUF_API const char *kubuf_feature_name(unsigned int bit)

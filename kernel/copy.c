@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The two ways of sharing data that need neither pinning nor mapping,
+ * kept as the reference the zero-copy techniques are measured against.
+ *
+ * KUBUF_IOC_UCOPY is the article's "neither" method: the device reads or
+ * writes the caller's buffer only inside the caller's own system call,
+ * through copy_to_user()/copy_from_user(), one page at a time. Nothing
+ * is pinned, nothing outlives the call, and a fault is just -EFAULT.
+ *
+ * read() is the "buffered" method, the copying baseline: the device fills
+ * a kernel buffer from its own context, then read() copies it out. Each
+ * read() returns up to KUBUF_READ_MAX bytes of the pattern with seed 0,
+ * byte i of the read being kubuf_pattern_byte(0, i).
+ */
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kubuf.h"
+
+#define KUBUF_READ_MAX	SZ_1M
+
+static int kubuf_copy_check(const struct kubuf_ucopy *a)
+{
+	if (a->flags || a->reserved0 || a->reserved[0] || a->reserved[1])
+		return -EINVAL;
+	if (a->op != KUBUF_UCOPY_FILL && a->op != KUBUF_UCOPY_CHECKSUM)
+		return -EINVAL;
+	if (a->op == KUBUF_UCOPY_CHECKSUM && a->seed)
+		return -EINVAL;
+	if (!a->len)
+		return -EINVAL;
+	if (a->len > KUBUF_MAX_UBUF_SIZE)
+		return -E2BIG;
+	return 0;
+}
+
+static void kubuf_copy_pattern(u8 *p, u64 n, u32 seed, u64 off)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++)
+		p[i] = kubuf_pattern_byte(seed, off + i);
+}
+
+int kubuf_copy_ioctl(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_ucopy __user *uarg = argp;
+	u64 sum = KUBUF_CHECKSUM_INIT, done = 0;
+	struct kubuf_ucopy a;
+	void __user *ubuf;
+	u8 *bounce;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	ret = kubuf_copy_check(&a);
+	if (ret)
+		return ret;
+	ubuf = u64_to_user_ptr(a.addr);
+
+	bounce = (u8 *)__get_free_page(GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (done < a.len) {
+		u64 n = min_t(u64, a.len - done, PAGE_SIZE);
+
+		if (a.op == KUBUF_UCOPY_FILL) {
+			kubuf_copy_pattern(bounce, n, a.seed, done);
+			if (copy_to_user(ubuf + done, bounce, n)) {
+				ret = -EFAULT;
+				break;
+			}
+		} else {
+			if (copy_from_user(bounce, ubuf + done, n)) {
+				ret = -EFAULT;
+				break;
+			}
+			sum = kubuf_checksum(sum, bounce, n);
+		}
+		done += n;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	free_page((unsigned long)bounce);
+
+	if (!ret && a.op == KUBUF_UCOPY_CHECKSUM &&
+	    put_user(sum, &uarg->result))
+		ret = -EFAULT;
+	return ret;
+}
+
+struct kubuf_copy_fill {
+	u8 *buf;
+	size_t len;
+};
+
+static int kubuf_copy_fill_fn(void *arg)
+{
+	struct kubuf_copy_fill *f = arg;
+
+	kubuf_copy_pattern(f->buf, f->len, 0, 0);
+	return 0;
+}
+
+ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf, size_t len)
+{
+	struct kubuf_copy_fill f;
+	ssize_t ret;
+
+	if (!len)
+		return 0;
+	f.len = min_t(size_t, len, KUBUF_READ_MAX);
+	f.buf = kvmalloc(f.len, GFP_KERNEL_ACCOUNT);
+	if (!f.buf)
+		return -ENOMEM;
+
+	kubuf_sim_call(kubuf_copy_fill_fn, &f);
+	ret = copy_to_user(buf, f.buf, f.len) ? -EFAULT : f.len;
+	kvfree(f.buf);
+	return ret;
+}

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Technique 1: the application's own memory, registered with the module.
+ *
+ * The application hands [addr, addr + len) to KUBUF_IOC_UBUF_REGISTER. The
+ * module checks every VMA of the range (no holes, no shared file mapping),
+ * pins the pages for the long term (FOLL_LONGTERM, plus FOLL_WRITE when
+ * the device writes; never FOLL_FORCE) under the same mmap lock, maps them
+ * contiguously into the kernel with vmap(), and charges them to the
+ * registering user's RLIMIT_MEMLOCK and to the process's VmPin. From then
+ * on the device can use them from any context.
+ *
+ * The article's hazard is the device writing into memory after the
+ * application let go of it. Here a registration has two states:
+ *
+ *   ACTIVE --revoke--> REVOKED --unregister/release--> freed
+ *      \--------------unregister/release------------------^
+ *
+ * Revoking (kubuf_ubuf_revoke) is the only way out of ACTIVE, whoever
+ * asks: unregister, release of the file, or the driver (a device reset).
+ * It marks the registration REVOKED under its spinlock, so the device can
+ * take no new reference and stops at its next page; waits until the
+ * device's last user has gone; and only then unmaps and unpins, marking
+ * pages dirty if the device could write them. The charge goes back to
+ * the user and mm saved at registration, whichever process does this.
+ *
+ * Locking: kubuf_file.lock serialises lookups, state changes and frees
+ * of the file's registrations, so revocations never race each other.
+ * kubuf_ubuf.lock (nested inside) protects state and users, the two
+ * fields the device reads. The device takes its reference under
+ * kubuf_file.lock and never takes kubuf_file.lock again while holding it,
+ * which is what makes waiting for users under kubuf_file.lock safe.
+ */
+#include <linux/cred.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "kubuf.h"
+
+#define KUBUF_ACCESS_ALL	(KUBUF_ACCESS_DEV_READ | KUBUF_ACCESS_DEV_WRITE)
+
+/**
+ * struct kubuf_ubuf - one registration.
+ * @id:		its id in the file's xarray.
+ * @access:	KUBUF_ACCESS_* as registered.
+ * @addr:	the application's address, as registered.
+ * @len:	bytes, as registered.
+ * @lock:	protects @state and @users.
+ * @state:	KUBUF_UBUF_ACTIVE or KUBUF_UBUF_REVOKED.
+ * @users:	device commands holding the kernel mapping.
+ * @idle:	woken when @users drops to zero.
+ * @pages:	the pinned pages; NULL once revoked.
+ * @nr_pages:	number of @pages.
+ * @vmap:	kernel mapping of @pages; NULL once revoked.
+ * @user:	user charged for RLIMIT_MEMLOCK (a reference), or NULL when
+ *		the registering task had CAP_IPC_LOCK.
+ * @mm:		mm whose pinned_vm (VmPin) is charged (mmgrab reference).
+ */
+struct kubuf_ubuf {
+	u32 id;
+	u32 access;
+	u64 addr;
+	u64 len;
+	spinlock_t lock;		/* protects state, users */
+	u32 state;
+	u32 users;
+	wait_queue_head_t idle;
+	struct page **pages;
+	unsigned long nr_pages;
+	void *vmap;
+	struct user_struct *user;
+	struct mm_struct *mm;
+};
+
+/* --- accounting ---------------------------------------------------------- */
+
+/*
+ * Charge @ub->nr_pages to the caller: its user's RLIMIT_MEMLOCK (unless
+ * CAP_IPC_LOCK) with a compare-and-exchange, so that concurrent
+ * registrations can never together exceed the limit; and its mm's VmPin.
+ */
+static int kubuf_ubuf_account(struct kubuf_ubuf *ub)
+{
+	unsigned long nr = ub->nr_pages;
+
+	if (!capable(CAP_IPC_LOCK)) {
+		struct user_struct *user = current_user();
+		unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		unsigned long cur = atomic_long_read(&user->locked_vm);
+
+		do {
+			if (nr > limit || cur > limit - nr)
+				return -ENOMEM;
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+						  cur + nr));
+		ub->user = get_uid(user);
+	}
+	ub->mm = current->mm;
+	mmgrab(ub->mm);
+	atomic64_add(nr, &ub->mm->pinned_vm);
+	return 0;
+}
+
+/* Give the charge back to whoever paid it: any context that may sleep. */
+static void kubuf_ubuf_unaccount(struct kubuf_ubuf *ub)
+{
+	if (ub->user) {
+		atomic_long_sub(ub->nr_pages, &ub->user->locked_vm);
+		free_uid(ub->user);
+		ub->user = NULL;
+	}
+	if (ub->mm) {
+		atomic64_sub(ub->nr_pages, &ub->mm->pinned_vm);
+		mmdrop(ub->mm);
+		ub->mm = NULL;
+	}
+}
+
+/* --- pinning --------------------------------------------------------------- */
+
+/*
+ * Every byte of [start, end) must be mapped, and none of it may be a
+ * shared mapping of a regular file: a long-term pin of page-cache pages
+ * that the device writes behind the filesystem's back corrupts it (6.12
+ * refuses some of these itself, 6.1 does not; this check makes every
+ * kernel answer alike). Shared anonymous memory, memfd/shmem and
+ * hugetlbfs are fine: their pages have no backing file to write back.
+ */
+static int kubuf_ubuf_check_vmas(struct mm_struct *mm, unsigned long start,
+				 unsigned long end)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+	unsigned long next = start;
+
+	mmap_assert_locked(mm);
+	for_each_vma_range(vmi, vma, end) {
+		if (vma->vm_start > next)
+			return -EFAULT;
+		if ((vma->vm_flags & VM_MAYSHARE) && vma->vm_file &&
+		    !shmem_file(vma->vm_file) && !is_vm_hugetlb_page(vma))
+			return -EOPNOTSUPP;
+		next = vma->vm_end;
+	}
+	return next < end ? -EFAULT : 0;
+}
+
+static int kubuf_ubuf_pin(struct kubuf_ubuf *ub)
+{
+	unsigned long start = ub->addr & PAGE_MASK;
+	unsigned int gup_flags = FOLL_LONGTERM;
+	struct mm_struct *mm = current->mm;
+	unsigned long pinned = 0;
+	long ret;
+
+	if (ub->access & KUBUF_ACCESS_DEV_WRITE)
+		gup_flags |= FOLL_WRITE;
+
+	ub->pages = kvmalloc_array(ub->nr_pages, sizeof(*ub->pages),
+				   GFP_KERNEL_ACCOUNT);
+	if (!ub->pages)
+		return -ENOMEM;
+
+	if (mmap_read_lock_killable(mm)) {
+		ret = -EINTR;
+		goto err_free;
+	}
+	ret = kubuf_ubuf_check_vmas(mm, start,
+				    start + (ub->nr_pages << PAGE_SHIFT));
+	/* pin_user_pages() may pin fewer pages than asked: go on. */
+	while (!ret && pinned < ub->nr_pages) {
+		ret = kubuf_pin_user_pages(start + (pinned << PAGE_SHIFT),
+					   ub->nr_pages - pinned, gup_flags,
+					   ub->pages + pinned);
+		if (ret <= 0) {
+			ret = ret ? ret : -EFAULT;
+			break;
+		}
+		pinned += ret;
+		ret = fatal_signal_pending(current) ? -EINTR : 0;
+	}
+	mmap_read_unlock(mm);
+	if (ret)
+		goto err_unpin;
+
+	ub->vmap = vmap(ub->pages, ub->nr_pages, VM_MAP, PAGE_KERNEL);
+	if (!ub->vmap) {
+		ret = -ENOMEM;
+		goto err_unpin;
+	}
+	kubuf_stat_add(KUBUF_STAT_PINNED_PAGES, ub->nr_pages);
+	return 0;
+
+err_unpin:
+	unpin_user_pages(ub->pages, pinned);
+err_free:
+	kvfree(ub->pages);
+	ub->pages = NULL;
+	return ret;
+}
+
+static void kubuf_ubuf_unpin(struct kubuf_ubuf *ub)
+{
+	vunmap(ub->vmap);
+	ub->vmap = NULL;
+	unpin_user_pages_dirty_lock(ub->pages, ub->nr_pages,
+				    ub->access & KUBUF_ACCESS_DEV_WRITE);
+	kvfree(ub->pages);
+	ub->pages = NULL;
+	kubuf_stat_add(KUBUF_STAT_PINNED_PAGES, -(s64)ub->nr_pages);
+	kubuf_ubuf_unaccount(ub);
+}
+
+/* --- revocation and freeing ------------------------------------------------ */
+
+static bool kubuf_ubuf_idle(struct kubuf_ubuf *ub)
+{
+	bool idle;
+
+	spin_lock(&ub->lock);
+	idle = !ub->users;
+	spin_unlock(&ub->lock);
+	return idle;
+}
+
+/*
+ * Stop the device's use of @ub and unpin it. Returns true if this call
+ * revoked it, false if it already was.
+ */
+static bool kubuf_ubuf_revoke(struct kubuf_file *kf, struct kubuf_ubuf *ub)
+{
+	lockdep_assert_held(&kf->lock);
+
+	spin_lock(&ub->lock);
+	if (ub->state == KUBUF_UBUF_REVOKED) {
+		spin_unlock(&ub->lock);
+		return false;
+	}
+	WRITE_ONCE(ub->state, KUBUF_UBUF_REVOKED);
+	spin_unlock(&ub->lock);
+
+	/* The device notices at its next page and lets go. */
+	wait_event(ub->idle, kubuf_ubuf_idle(ub));
+	kubuf_ubuf_unpin(ub);
+	return true;
+}
+
+/* @ub is out of the xarray and revoked: nothing else can reach it. */
+static void kubuf_ubuf_free(struct kubuf_file *kf, struct kubuf_ubuf *ub)
+{
+	lockdep_assert_held(&kf->lock);
+	kf->nr_ubufs--;
+	kfree(ub);
+	kubuf_stat_dec(KUBUF_STAT_UBUFS);
+}
+
+/* The driver side: a device reset revokes every registration of @kf. */
+int kubuf_ubuf_revoke_all(struct kubuf_file *kf)
+{
+	struct kubuf_ubuf *ub;
+	unsigned long id;
+	bool any = false;
+
+	mutex_lock(&kf->lock);
+	xa_for_each(&kf->ubufs, id, ub)
+		any |= kubuf_ubuf_revoke(kf, ub);
+	mutex_unlock(&kf->lock);
+
+	if (any)
+		kubuf_notify_event(&kf->notify, KUBUF_EVENT_REVOKED);
+	return 0;
+}
+
+/* release(): the application is gone, whatever process closed last. */
+void kubuf_ubuf_release_all(struct kubuf_file *kf)
+{
+	struct kubuf_ubuf *ub;
+	unsigned long id;
+
+	mutex_lock(&kf->lock);
+	xa_for_each(&kf->ubufs, id, ub) {
+		xa_erase(&kf->ubufs, id);
+		kubuf_ubuf_revoke(kf, ub);
+		kubuf_ubuf_free(kf, ub);
+	}
+	mutex_unlock(&kf->lock);
+}
+
+/* --- the device's access ----------------------------------------------------- */
+
+int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
+		       struct kubuf_dev_mem *m)
+{
+	struct kubuf_ubuf *ub;
+
+	lockdep_assert_held(&kf->lock);
+
+	ub = xa_load(&kf->ubufs, id);
+	if (!ub)
+		return -ENOENT;
+	if ((ub->access & access) != access)
+		return -EACCES;
+
+	spin_lock(&ub->lock);
+	if (ub->state != KUBUF_UBUF_ACTIVE) {
+		spin_unlock(&ub->lock);
+		return -ESHUTDOWN;
+	}
+	ub->users++;
+	spin_unlock(&ub->lock);
+
+	m->vaddr = ub->vmap + offset_in_page(ub->addr);
+	m->len = ub->len;
+	m->kf = kf;
+	m->ubuf = ub;
+	return 0;
+}
+
+bool kubuf_ubuf_dev_alive(const struct kubuf_ubuf *ub)
+{
+	return READ_ONCE(ub->state) == KUBUF_UBUF_ACTIVE;
+}
+
+void kubuf_ubuf_dev_put(struct kubuf_ubuf *ub)
+{
+	/* Wake under the lock: the waiter may free @ub once it sees 0. */
+	spin_lock(&ub->lock);
+	if (!--ub->users)
+		wake_up(&ub->idle);
+	spin_unlock(&ub->lock);
+}
+
+/* Caches that alias the user's view (VIVT) see the device's writes. */
+void kubuf_ubuf_dev_written(struct kubuf_ubuf *ub, void *addr, u64 len)
+{
+	flush_kernel_vmap_range(addr, len);
+}
+
+void kubuf_ubuf_dev_will_read(struct kubuf_ubuf *ub, void *addr, u64 len)
+{
+	invalidate_kernel_vmap_range(addr, len);
+}
+
+/* --- ioctls ---------------------------------------------------------------- */
+
+static int kubuf_ubuf_register(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_ubuf_reg __user *uarg = argp;
+	struct kubuf_ubuf_reg arg;
+	struct kubuf_ubuf *ub;
+	u64 end;
+	u32 id;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || arg.reserved0 || arg.reserved[0] || arg.reserved[1])
+		return -EINVAL;
+	if (!arg.access || (arg.access & ~KUBUF_ACCESS_ALL))
+		return -EINVAL;
+	if (!arg.len)
+		return -EINVAL;
+	if (arg.len > KUBUF_MAX_UBUF_SIZE)
+		return -E2BIG;
+	if (check_add_overflow(arg.addr, arg.len, &end) ||
+	    !access_ok(u64_to_user_ptr(arg.addr), arg.len))
+		return -EFAULT;
+
+	ub = kzalloc(sizeof(*ub), GFP_KERNEL_ACCOUNT);
+	if (!ub)
+		return -ENOMEM;
+	ub->access = arg.access;
+	ub->addr = arg.addr;
+	ub->len = arg.len;
+	ub->nr_pages = (PAGE_ALIGN(end) - (arg.addr & PAGE_MASK)) >> PAGE_SHIFT;
+	ub->state = KUBUF_UBUF_ACTIVE;
+	spin_lock_init(&ub->lock);
+	init_waitqueue_head(&ub->idle);
+
+	/* Reserve the slot first: a full file pins nothing. */
+	mutex_lock(&kf->lock);
+	if (kf->nr_ubufs >= KUBUF_MAX_UBUFS) {
+		mutex_unlock(&kf->lock);
+		ret = -ENOSPC;
+		goto err_free;
+	}
+	kf->nr_ubufs++;
+	mutex_unlock(&kf->lock);
+
+	ret = kubuf_ubuf_account(ub);
+	if (ret)
+		goto err_slot;
+	ret = kubuf_ubuf_pin(ub);
+	if (ret)
+		goto err_unaccount;
+
+	mutex_lock(&kf->lock);
+	ret = xa_alloc_cyclic(&kf->ubufs, &id, ub, xa_limit_31b,
+			      &kf->ubuf_next, GFP_KERNEL_ACCOUNT);
+	if (ret < 0) {
+		mutex_unlock(&kf->lock);
+		goto err_unpin;
+	}
+	ub->id = id;
+	kubuf_stat_inc(KUBUF_STAT_UBUFS);
+	mutex_unlock(&kf->lock);
+
+	if (put_user(id, &uarg->id)) {
+		/* The caller cannot learn the id: undo it all. */
+		mutex_lock(&kf->lock);
+		xa_erase(&kf->ubufs, id);
+		kubuf_ubuf_revoke(kf, ub);
+		kubuf_ubuf_free(kf, ub);
+		mutex_unlock(&kf->lock);
+		return -EFAULT;
+	}
+	return 0;
+
+err_unpin:
+	ub->state = KUBUF_UBUF_REVOKED;
+	kubuf_ubuf_unpin(ub);
+	goto err_slot;
+err_unaccount:
+	kubuf_ubuf_unaccount(ub);
+err_slot:
+	mutex_lock(&kf->lock);
+	kf->nr_ubufs--;
+	mutex_unlock(&kf->lock);
+err_free:
+	kfree(ub);
+	return ret;
+}
+
+static int kubuf_ubuf_unregister(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_ubuf *ub;
+	struct kubuf_id arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags)
+		return -EINVAL;
+
+	mutex_lock(&kf->lock);
+	ub = xa_erase(&kf->ubufs, arg.id);
+	if (!ub) {
+		mutex_unlock(&kf->lock);
+		return -ENOENT;
+	}
+	kubuf_ubuf_revoke(kf, ub);
+	kubuf_ubuf_free(kf, ub);
+	mutex_unlock(&kf->lock);
+	return 0;
+}
+
+static int kubuf_ubuf_query(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_ubuf_query q;
+	struct kubuf_ubuf *ub;
+	u32 id;
+
+	if (copy_from_user(&q, argp, sizeof(q)))
+		return -EFAULT;
+	if (q.flags)
+		return -EINVAL;
+	id = q.id;
+
+	memset(&q, 0, sizeof(q));
+	mutex_lock(&kf->lock);
+	ub = xa_load(&kf->ubufs, id);
+	if (!ub) {
+		mutex_unlock(&kf->lock);
+		return -ENOENT;
+	}
+	q.id = id;
+	q.state = ub->state;
+	q.access = ub->access;
+	q.addr = ub->addr;
+	q.len = ub->len;
+	q.nr_pages = ub->state == KUBUF_UBUF_ACTIVE ? ub->nr_pages : 0;
+	mutex_unlock(&kf->lock);
+
+	if (copy_to_user(argp, &q, sizeof(q)))
+		return -EFAULT;
+	return 0;
+}
+
+int kubuf_ubuf_ioctl(struct kubuf_file *kf, struct file *file,
+		     unsigned int cmd, void __user *argp)
+{
+	switch (cmd) {
+	case KUBUF_IOC_UBUF_REGISTER:
+		if (!kubuf_file_writable(file))
+			return -EBADF;
+		return kubuf_ubuf_register(kf, argp);
+	case KUBUF_IOC_UBUF_UNREGISTER:
+		if (!kubuf_file_writable(file))
+			return -EBADF;
+		return kubuf_ubuf_unregister(kf, argp);
+	case KUBUF_IOC_UBUF_QUERY:
+		return kubuf_ubuf_query(kf, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
