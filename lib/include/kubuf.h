@@ -41,6 +41,44 @@ const char *kubuf_stat_name(unsigned int stat);
 const char *kubuf_feature_name(unsigned int bit);
 
 /*
+ * Technique 1: register [addr, addr + len) of this process's memory for
+ * the device (@access: KUBUF_ACCESS_DEV_READ and/or _WRITE). Errors as
+ * documented for KUBUF_IOC_UBUF_REGISTER in <linux/kubuf.h>.
+ */
+int kubuf_ubuf_register(struct kubuf *k, void *addr, size_t len,
+			unsigned int access, uint32_t *id);
+int kubuf_ubuf_unregister(struct kubuf *k, uint32_t id);
+int kubuf_ubuf_query(struct kubuf *k, uint32_t id, struct kubuf_ubuf_query *q);
+
+/* The shared event: bind an eventfd (-1 to clear), read pending events. */
+int kubuf_set_eventfd(struct kubuf *k, int efd);
+int kubuf_get_events(struct kubuf *k, uint32_t *pending);
+
+/*
+ * The simulated device. kind is KUBUF_MEM_UBUF or KUBUF_MEM_KBUF; the
+ * device runs each command in its own context and these calls wait for
+ * it (kubuf_dev_cmd() with KUBUF_DEV_NOWAIT does not).
+ */
+int kubuf_dev_cmd(struct kubuf *k, struct kubuf_dev_cmd *cmd);
+int kubuf_dev_fill(struct kubuf *k, unsigned int kind, uint32_t id,
+		   uint64_t off, uint64_t len, uint32_t seed);
+int kubuf_dev_checksum(struct kubuf *k, unsigned int kind, uint32_t id,
+		       uint64_t off, uint64_t len, uint64_t *sum);
+int kubuf_dev_copy(struct kubuf *k, unsigned int kind, uint32_t id,
+		   uint64_t off, unsigned int src_kind, uint32_t src_id,
+		   uint64_t src_off, uint64_t len);
+/* Revoke every registration of this handle, as a device reset does. */
+int kubuf_dev_reset(struct kubuf *k);
+
+/* The caller-context variant: the device touches @buf only in this call. */
+int kubuf_ucopy_fill(struct kubuf *k, void *buf, size_t len, uint32_t seed);
+int kubuf_ucopy_checksum(struct kubuf *k, const void *buf, size_t len,
+			 uint64_t *sum);
+
+/* Verify that @len bytes at @buf hold the device's pattern for @seed. */
+int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed);
+
+/*
  * Parse a size such as "4096", "64K", "16M", "1G" (powers of 1024) into
  * *@out. -EINVAL for an empty, malformed or negative string, -ERANGE when
  * the value does not fit in 64 bits.

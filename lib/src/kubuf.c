@@ -76,6 +76,162 @@ KUBUF_API int kubuf_get_stats(struct kubuf *k, struct kubuf_stats *stats)
 	return kubuf_ioctl(k->fd, KUBUF_IOC_GET_STATS, stats);
 }
 
+KUBUF_API int kubuf_ubuf_register(struct kubuf *k, void *addr, size_t len,
+				  unsigned int access, uint32_t *id)
+{
+	struct kubuf_ubuf_reg reg;
+	int ret;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.addr = (uintptr_t)addr;
+	reg.len = len;
+	reg.access = access;
+	ret = kubuf_ioctl(k->fd, KUBUF_IOC_UBUF_REGISTER, &reg);
+	if (!ret)
+		*id = reg.id;
+	return ret;
+}
+
+KUBUF_API int kubuf_ubuf_unregister(struct kubuf *k, uint32_t id)
+{
+	struct kubuf_id arg = { .id = id };
+
+	return kubuf_ioctl(k->fd, KUBUF_IOC_UBUF_UNREGISTER, &arg);
+}
+
+KUBUF_API int kubuf_ubuf_query(struct kubuf *k, uint32_t id,
+			       struct kubuf_ubuf_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->id = id;
+	return kubuf_ioctl(k->fd, KUBUF_IOC_UBUF_QUERY, q);
+}
+
+KUBUF_API int kubuf_set_eventfd(struct kubuf *k, int efd)
+{
+	struct kubuf_eventfd arg = { .fd = efd };
+
+	if (efd == -1)
+		arg.flags = KUBUF_EVENTFD_CLEAR;
+	return kubuf_ioctl(k->fd, KUBUF_IOC_SET_EVENTFD, &arg);
+}
+
+KUBUF_API int kubuf_get_events(struct kubuf *k, uint32_t *pending)
+{
+	struct kubuf_events ev;
+	int ret;
+
+	memset(&ev, 0, sizeof(ev));
+	ret = kubuf_ioctl(k->fd, KUBUF_IOC_GET_EVENTS, &ev);
+	if (!ret)
+		*pending = ev.pending;
+	return ret;
+}
+
+KUBUF_API int kubuf_dev_cmd(struct kubuf *k, struct kubuf_dev_cmd *cmd)
+{
+	return kubuf_ioctl(k->fd, KUBUF_IOC_DEV_CMD, cmd);
+}
+
+static void dev_cmd_init(struct kubuf_dev_cmd *c, unsigned int op,
+			 unsigned int kind, uint32_t id, uint64_t off,
+			 uint64_t len)
+{
+	memset(c, 0, sizeof(*c));
+	c->op = op;
+	c->kind = kind;
+	c->id = id;
+	c->offset = off;
+	c->len = len;
+}
+
+KUBUF_API int kubuf_dev_fill(struct kubuf *k, unsigned int kind, uint32_t id,
+			     uint64_t off, uint64_t len, uint32_t seed)
+{
+	struct kubuf_dev_cmd c;
+
+	dev_cmd_init(&c, KUBUF_DEV_FILL, kind, id, off, len);
+	c.seed = seed;
+	return kubuf_dev_cmd(k, &c);
+}
+
+KUBUF_API int kubuf_dev_checksum(struct kubuf *k, unsigned int kind,
+				 uint32_t id, uint64_t off, uint64_t len,
+				 uint64_t *sum)
+{
+	struct kubuf_dev_cmd c;
+	int ret;
+
+	dev_cmd_init(&c, KUBUF_DEV_CHECKSUM, kind, id, off, len);
+	ret = kubuf_dev_cmd(k, &c);
+	if (!ret)
+		*sum = c.result;
+	return ret;
+}
+
+KUBUF_API int kubuf_dev_copy(struct kubuf *k, unsigned int kind, uint32_t id,
+			     uint64_t off, unsigned int src_kind,
+			     uint32_t src_id, uint64_t src_off, uint64_t len)
+{
+	struct kubuf_dev_cmd c;
+
+	dev_cmd_init(&c, KUBUF_DEV_COPY, kind, id, off, len);
+	c.src_kind = src_kind;
+	c.src_id = src_id;
+	c.src_offset = src_off;
+	return kubuf_dev_cmd(k, &c);
+}
+
+KUBUF_API int kubuf_dev_reset(struct kubuf *k)
+{
+	struct kubuf_dev_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.op = KUBUF_DEV_RESET;
+	return kubuf_dev_cmd(k, &c);
+}
+
+static int ucopy(struct kubuf *k, unsigned int op, const void *buf,
+		 size_t len, uint32_t seed, uint64_t *sum)
+{
+	struct kubuf_ucopy u;
+	int ret;
+
+	memset(&u, 0, sizeof(u));
+	u.op = op;
+	u.addr = (uintptr_t)buf;
+	u.len = len;
+	u.seed = seed;
+	ret = kubuf_ioctl(k->fd, KUBUF_IOC_UCOPY, &u);
+	if (!ret && sum)
+		*sum = u.result;
+	return ret;
+}
+
+KUBUF_API int kubuf_ucopy_fill(struct kubuf *k, void *buf, size_t len,
+			       uint32_t seed)
+{
+	return ucopy(k, KUBUF_UCOPY_FILL, buf, len, seed, NULL);
+}
+
+KUBUF_API int kubuf_ucopy_checksum(struct kubuf *k, const void *buf,
+				   size_t len, uint64_t *sum)
+{
+	return ucopy(k, KUBUF_UCOPY_CHECKSUM, buf, len, 0, sum);
+}
+
+/* 0 if it matches, else 1 + the offset of the first wrong byte (capped). */
+KUBUF_API int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed)
+{
+	const uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != kubuf_pattern_byte(seed, i))
+			return i < 0x7ffffffe ? (int)i + 1 : 0x7fffffff;
+	return 0;
+}
+
 static const char *const stat_names[KUBUF_STAT_NR] = {
 	[KUBUF_STAT_OPEN_FILES]		= "open_files",
 	[KUBUF_STAT_UBUFS]		= "ubufs",

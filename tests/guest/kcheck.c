@@ -5,7 +5,8 @@
  *
  *   kcheck            the module's reference count is 0 and every counter
  *                     is 0 (open_files 1: kcheck's own)
- *   kcheck --pins     print nr_foll_pin_acquired - nr_foll_pin_released
+ *   kcheck --pins     print nr_foll_pin_acquired - nr_foll_pin_released,
+ *                     after folding the per-cpu counters into them
  *
  * Releases can lag a test's exit by a moment (the last fput of a dying
  * process, deferred work), so the check retries for up to two seconds
@@ -93,6 +94,14 @@ int main(int argc, char **argv)
 	int tries;
 
 	if (argc == 2 && !strcmp(argv[1], "--pins")) {
+		/* Fold the per-cpu deltas, or /proc/vmstat lags behind. */
+		int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (write(fd, "1", 1) != 1)
+				perror("stat_refresh");
+			close(fd);
+		}
 		printf("%lld\n", vmstat("nr_foll_pin_acquired") -
 				 vmstat("nr_foll_pin_released"));
 		return 0;
