@@ -7,9 +7,13 @@
  *   kubuf demo             a guided walk through what kubuf does
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kubuf.h"
 
@@ -183,6 +187,8 @@ static int cmd_stat(int argc, char **argv)
 	return 0;
 }
 
+static int demo_technique1(struct kubuf *k);
+
 static const char demo_usage[] =
 	"usage: kubuf demo\n"
 	"Walk through kubuf step by step, explaining each step.\n";
@@ -233,9 +239,108 @@ static int cmd_demo(int argc, char **argv)
 	}
 	print_stats(&st, 0);
 
+	if (demo_technique1(k)) {
+		kubuf_close(k);
+		return 1;
+	}
+
 	printf("\nStep 4. Close the device: the module frees the file's state.\n");
 	kubuf_close(k);
 	printf("\n== demo complete ==\n");
+	return 0;
+}
+
+static int demo_fail(const char *what, int err)
+{
+	fprintf(stderr, "kubuf: %s failed: %s\n", what, strerror(-err));
+	return 1;
+}
+
+/* Technique 1, the article's first story, with its hazard and its cure. */
+static int demo_technique1(struct kubuf *k)
+{
+	size_t len = 64 * 1024;
+	struct kubuf_ubuf_query q;
+	struct pollfd pfd;
+	uint32_t id, ev;
+	uint64_t cnt, sum;
+	unsigned char *buf;
+	int efd, ret;
+
+	printf("\n== Technique 1: the application's buffer ==\n\n");
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return demo_fail("mmap", -errno);
+	memset(buf, 0, len);
+	printf("1a. The application allocates %zu KiB at %p.\n",
+	       len >> 10, (void *)buf);
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return demo_fail("eventfd", -errno);
+	ret = kubuf_set_eventfd(k, efd);
+	if (ret)
+		return demo_fail("SET_EVENTFD", ret);
+	printf("1b. It creates an eventfd (fd %d) and hands it to the driver,\n"
+	       "    which keeps its own reference: the shared event.\n", efd);
+
+	ret = kubuf_ubuf_register(k, buf, len, KUBUF_ACCESS_DEV_READ |
+				  KUBUF_ACCESS_DEV_WRITE, &id);
+	if (ret)
+		return demo_fail("UBUF_REGISTER", ret);
+	kubuf_ubuf_query(k, id, &q);
+	printf("1c. It registers the buffer: registration %u. The module pinned\n"
+	       "    %llu pages (charged to RLIMIT_MEMLOCK and VmPin) and mapped\n"
+	       "    them into the kernel.\n", id,
+	       (unsigned long long)q.nr_pages);
+
+	ret = kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 2024);
+	if (ret)
+		return demo_fail("device FILL", ret);
+	printf("1d. The device writes a pattern into it from its own kernel\n"
+	       "    thread, not from the application's system call.\n");
+	printf("1e. The application reads it directly: first bytes"
+	       " %02x %02x %02x %02x, whole buffer %s.\n",
+	       buf[0], buf[1], buf[2], buf[3],
+	       kubuf_pattern_check(buf, len, 2024) ? "WRONG" : "verified");
+	ret = kubuf_dev_checksum(k, KUBUF_MEM_UBUF, id, 0, len, &sum);
+	if (ret)
+		return demo_fail("device CHECKSUM", ret);
+	printf("    The device's checksum %016llx %s the application's.\n",
+	       (unsigned long long)sum,
+	       sum == kubuf_checksum(KUBUF_CHECKSUM_INIT, buf, len) ?
+	       "matches" : "DOES NOT match");
+
+	ret = kubuf_dev_reset(k);
+	if (ret)
+		return demo_fail("device RESET", ret);
+	pfd.fd = kubuf_fd(k);
+	pfd.events = POLLPRI;
+	poll(&pfd, 1, 1000);
+	if (read(efd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		cnt = 0;
+	kubuf_get_events(k, &ev);
+	kubuf_ubuf_query(k, id, &q);
+	printf("1f. The device is reset: the driver revokes the registration.\n"
+	       "    The application is told: eventfd count %llu, poll %s,\n"
+	       "    events %s; the registration is now %s, %llu pages pinned.\n",
+	       (unsigned long long)cnt,
+	       (pfd.revents & POLLPRI) ? "POLLPRI" : "quiet",
+	       (ev & KUBUF_EVENT_REVOKED) ? "REVOKED" : "none",
+	       q.state == KUBUF_UBUF_REVOKED ? "REVOKED" : "ACTIVE",
+	       (unsigned long long)q.nr_pages);
+	ret = kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 1);
+	printf("    The device can no longer touch it: FILL answers %s.\n",
+	       ret == -ESHUTDOWN ? "-ESHUTDOWN (revoked)" : strerror(-ret));
+
+	kubuf_ubuf_unregister(k, id);
+	kubuf_set_eventfd(k, -1);
+	close(efd);
+	printf("1g. The application unregisters it and drops the event. Had it\n"
+	       "    exited or been killed instead, closing the device would have\n"
+	       "    done the same, whichever process held the last reference.\n");
+	munmap(buf, len);
 	return 0;
 }
 
