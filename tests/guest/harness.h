@@ -123,6 +123,21 @@ static inline int kt_open_dev(int flags)
 	return open("/dev/" KUBUF_DEVICE_NAME, flags | O_CLOEXEC);
 }
 
+/* One module-wide counter, read through a descriptor of its own. */
+static inline uint64_t kt_stat(enum kubuf_stat s)
+{
+	struct kubuf_stats st;
+	int fd = kt_open_dev(O_RDONLY);
+
+	memset(&st, 0, sizeof(st));
+	if (fd < 0 || ioctl(fd, KUBUF_IOC_GET_STATS, &st) < 0) {
+		perror("kt_stat");
+		exit(1);
+	}
+	close(fd);
+	return st.counters[s];
+}
+
 /* Fill an output structure with a pattern no valid answer can contain. */
 static inline void kt_poison(void *p, size_t len)
 {

@@ -16,17 +16,6 @@
 #define PG 4096UL
 #define RW (KUBUF_ACCESS_DEV_READ | KUBUF_ACCESS_DEV_WRITE)
 
-static uint64_t stat_of(enum kubuf_stat s)
-{
-	struct kubuf_stats st;
-	struct kubuf *k;
-
-	KT_ASSERT_EQ(kubuf_open(NULL, KUBUF_OPEN_RDONLY, &k), 0);
-	KT_ASSERT_EQ(kubuf_get_stats(k, &st), 0);
-	kubuf_close(k);
-	return st.counters[s];
-}
-
 static int set_efd(int fd, int efd, unsigned int flags)
 {
 	struct kubuf_eventfd e = { .fd = efd, .flags = flags };
@@ -44,7 +33,7 @@ KT_CASE(eventfd_ebadf)
 	KT_ERRNO(set_efd(fd, -12345, 0), EBADF);
 	KT_ERRNO(set_efd(fd, 1 << 30, 0), EBADF);
 	KT_ERRNO(set_efd(fd, closed, 0), EBADF);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 0);
 	close(fd);
 }
 
@@ -64,7 +53,7 @@ KT_CASE(eventfd_einval)
 	KT_ERRNO(set_efd(fd, efd, ~0U), EINVAL);
 	KT_ERRNO(set_efd(fd, efd, KUBUF_EVENTFD_CLEAR), EINVAL);
 	KT_ERRNO(ioctl(fd, KUBUF_IOC_SET_EVENTFD, NULL), EFAULT);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 0);
 	close(fd);
 }
 
@@ -80,12 +69,12 @@ KT_CASE(eventfd_replace_loop)
 		KT_OK(set_efd(fd, efd, 0));
 		close(efd);
 		if (i % 100 == 0)
-			KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 1);
+			KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 1);
 	}
 	KT_OK(set_efd(fd, -1, KUBUF_EVENTFD_CLEAR));
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 0);
 	KT_OK(set_efd(fd, -1, KUBUF_EVENTFD_CLEAR));
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 0);
 	close(fd);
 }
 
@@ -115,9 +104,9 @@ KT_CASE(eventfd_closed_then_signalled)
 	}
 	KT_OK(fcntl(pfd[0], F_SETFL, O_NONBLOCK));
 	KT_ERRNO(read(pfd[0], &c, 1), EAGAIN);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 1);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 1);
 	kubuf_close(k);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 0);
 }
 
 KT_CASE(get_events_errors)
@@ -321,7 +310,7 @@ KT_CASE(ucopy_fill_checksum)
 	KT_ASSERT(p[0] == 'x' && p[len + 1] == 'y');
 	KT_ASSERT_EQ(kubuf_ucopy_checksum(k, p + 1, len, &sum), 0);
 	KT_ASSERT(sum == kubuf_checksum(KUBUF_CHECKSUM_INIT, p + 1, len));
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	free(p);
 	kubuf_close(k);
 }

@@ -28,17 +28,6 @@ static struct kubuf *dev(void)
 	return k;
 }
 
-static uint64_t stat_of(enum kubuf_stat s)
-{
-	struct kubuf_stats st;
-	struct kubuf *k;
-
-	KT_ASSERT_EQ(kubuf_open(NULL, KUBUF_OPEN_RDONLY, &k), 0);
-	KT_ASSERT_EQ(kubuf_get_stats(k, &st), 0);
-	kubuf_close(k);
-	return st.counters[s];
-}
-
 static void *map_anon(size_t len, int prot)
 {
 	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -98,8 +87,8 @@ KT_CASE(register_fill_verify)
 
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, buf, len, RW, &id), 0);
 	KT_ASSERT(id != 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_UBUFS), 1);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 64);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 1);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 64);
 	KT_ASSERT_EQ(vmpin_kb(), pin0 + 64 * 4);
 
 	kt_poison(&q, sizeof(q));
@@ -116,7 +105,7 @@ KT_CASE(register_fill_verify)
 	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
 	KT_ASSERT_EQ(vmpin_kb(), pin0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	/* Device writes survive unregistering: pages released dirty. */
 	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7), 0);
 	kubuf_close(k);
@@ -215,7 +204,7 @@ KT_CASE(register_efault)
 	KT_ERRNO(reg_raw(fd, (uintptr_t)ro, 2 * PG, KUBUF_ACCESS_DEV_WRITE), EFAULT);
 	KT_ERRNO(reg_raw(fd, (uintptr_t)none, PG, RW), EFAULT);
 	KT_ERRNO(reg_raw(fd, (uintptr_t)none, PG, KUBUF_ACCESS_DEV_READ), EFAULT);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	/* Read-only memory is fine when the device only reads it. */
 	KT_OK(reg_raw(fd, (uintptr_t)ro, 2 * PG, KUBUF_ACCESS_DEV_READ));
 	close(fd);
@@ -350,13 +339,13 @@ KT_CASE(register_twice_and_overlap)
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, 4 * PG, RW, &b), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 2 * PG, 4 * PG, RW, &c), 0);
 	KT_ASSERT(a != b && b != c && a != c);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 12);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 12);
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, c, 0, 4 * PG, 5), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, b), 0);
 	KT_ASSERT_EQ(kubuf_pattern_check(p + 2 * PG, 4 * PG, 5), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, a), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, c), 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	kubuf_close(k);
 }
 
@@ -424,7 +413,7 @@ KT_CASE(per_file_limit)
 	for (i = 0; i < in.max_ubufs; i++)
 		KT_ASSERT_EQ(kubuf_ubuf_register(k, p, PG, RW, &id), 0);
 	KT_LIBERR(kubuf_ubuf_register(k, p, PG, RW, &id), ENOSPC);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), in.max_ubufs);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), in.max_ubufs);
 	/* Another file is not affected. */
 	KT_ASSERT_EQ(kubuf_ubuf_register(k2, p, PG, RW, &id), 0);
 	kubuf_close(k);
@@ -551,10 +540,10 @@ KT_CASE(close_releases_all)
 
 	for (i = 0; i < 8; i++)
 		KT_ASSERT_EQ(kubuf_ubuf_register(k, p + i * 4 * PG, 4 * PG, RW, &id), 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 32);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 32);
 	kubuf_close(k);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_UBUFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
 	KT_ASSERT_EQ(vmpin_kb(), pin0);
 }
 
@@ -563,8 +552,8 @@ static void wait_counters_zero(void)
 	int i;
 
 	for (i = 0; i < 500; i++) {
-		if (!stat_of(KUBUF_STAT_PINNED_PAGES) && !stat_of(KUBUF_STAT_UBUFS) &&
-		    stat_of(KUBUF_STAT_OPEN_FILES) == 1)
+		if (!kt_stat(KUBUF_STAT_PINNED_PAGES) && !kt_stat(KUBUF_STAT_UBUFS) &&
+		    kt_stat(KUBUF_STAT_OPEN_FILES) == 1)
 			return;
 		usleep(10000);
 	}
@@ -682,7 +671,7 @@ KT_CASE(unregister_races_writer)
 	pthread_join(rs, &res);
 	KT_ASSERT(res == NULL);
 	kubuf_close(rk);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 }
 
 /* The driver revokes; the application is told and can see it. */
@@ -697,7 +686,7 @@ KT_CASE(revoke_notifies)
 	uint64_t cnt;
 
 	KT_ASSERT_EQ(kubuf_set_eventfd(k, efd), 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_EVENTFD_REFS), 1);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 1);
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, 4 * PG, RW, &a), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 4 * PG, 4 * PG, RW, &b), 0);
 	pfd.fd = kubuf_fd(k);
@@ -718,8 +707,8 @@ KT_CASE(revoke_notifies)
 	KT_ASSERT_EQ(q.state, KUBUF_UBUF_REVOKED);
 	KT_ASSERT_EQ(q.nr_pages, 0);
 	/* Unpinned at once; the ids stay until unregistered. */
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_UBUFS), 2);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 2);
 	KT_LIBERR(kubuf_dev_fill(k, KUBUF_MEM_UBUF, a, 0, PG, 1), ESHUTDOWN);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, a), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, b), 0);
@@ -753,7 +742,7 @@ KT_CASE(revoke_stops_writer)
 	}
 	KT_ASSERT(ev & KUBUF_EVENT_REVOKED);
 	KT_ASSERT(ev & KUBUF_EVENT_DONE);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	kubuf_close(k);
 }
 
@@ -916,7 +905,7 @@ KT_CASE(scm_rights_registrant_exits)
 	KT_ASSERT_EQ(read(sv[0], &id, sizeof(id)), sizeof(id));
 	KT_OK(waitpid(pid, &status, 0));
 	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 8);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 8);
 	{
 		struct kubuf_dev_cmd c;
 
@@ -930,7 +919,7 @@ KT_CASE(scm_rights_registrant_exits)
 	arg.id = id;
 	arg.flags = 0;
 	KT_OK(ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, &arg));
-	KT_ASSERT_EQ(stat_of(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	close(fd);
 	close(sv[0]);
 	close(sv[1]);
