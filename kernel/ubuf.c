@@ -220,16 +220,6 @@ static void kubuf_ubuf_unpin(struct kubuf_ubuf *ub)
 
 /* --- revocation and freeing ------------------------------------------------ */
 
-static bool kubuf_ubuf_idle(struct kubuf_ubuf *ub)
-{
-	bool idle;
-
-	spin_lock(&ub->lock);
-	idle = !ub->users;
-	spin_unlock(&ub->lock);
-	return idle;
-}
-
 /*
  * Stop the device's use of @ub and unpin it. Returns true if this call
  * revoked it, false if it already was.
@@ -246,8 +236,15 @@ static bool kubuf_ubuf_revoke(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	WRITE_ONCE(ub->state, KUBUF_UBUF_REVOKED);
 	spin_unlock(&ub->lock);
 
-	/* The device notices at its next page and lets go. */
-	wait_event(ub->idle, kubuf_ubuf_idle(ub));
+	/*
+	 * The device notices at its next page and lets go. The condition is
+	 * read without the lock (a wait condition must not take a lock that
+	 * sleeps, as spinlocks do on PREEMPT_RT); the empty critical section
+	 * after it waits for the last putter to leave kubuf_ubuf_dev_put().
+	 */
+	wait_event(ub->idle, !READ_ONCE(ub->users));
+	spin_lock(&ub->lock);
+	spin_unlock(&ub->lock);
 	kubuf_ubuf_unpin(ub);
 	return true;
 }
@@ -313,7 +310,7 @@ int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
 		spin_unlock(&ub->lock);
 		return -ESHUTDOWN;
 	}
-	ub->users++;
+	WRITE_ONCE(ub->users, ub->users + 1);
 	spin_unlock(&ub->lock);
 
 	m->vaddr = ub->vmap + offset_in_page(ub->addr);
@@ -330,9 +327,13 @@ bool kubuf_ubuf_dev_alive(const struct kubuf_ubuf *ub)
 
 void kubuf_ubuf_dev_put(struct kubuf_ubuf *ub)
 {
-	/* Wake under the lock: the waiter may free @ub once it sees 0. */
+	/*
+	 * Wake under the lock: the waiter, once it sees 0, takes the lock
+	 * before it frees @ub, so @ub outlives this critical section.
+	 */
 	spin_lock(&ub->lock);
-	if (!--ub->users)
+	WRITE_ONCE(ub->users, ub->users - 1);
+	if (!ub->users)
 		wake_up(&ub->idle);
 	spin_unlock(&ub->lock);
 }
