@@ -12,13 +12,19 @@
  *          the device's address is reported as dma_addr.
  *
  * and returns an id and the mmap() offset that names it (the offset space
- * is drawn below). Only KUBUF_CACHE_CACHED is offered: on x86 a
- * write-combined or uncached user mapping of pages that the kernel still
- * maps write-back (the linear map, vmap) is a PAT alias with undefined
- * results, and the DMA API silently gives cached memory to coherent
- * devices; rather than hand out a mapping with attributes other than the
- * ones asked for, ALLOC refuses them with -EOPNOTSUPP and GET_INFO does
- * not report KUBUF_FEAT_KBUF_WC/UC.
+ * is drawn below).
+ *
+ * Cache modes. A write-combined or uncached user mapping of pages that the
+ * kernel still maps write-back (the linear map, a vmap) is an alias with
+ * undefined results on x86 (PAT). So for PAGES on x86 the module changes
+ * the pages' own attribute first (set_pages_array_wc/uc, which flushes
+ * the caches and records the memory type), maps them for the device with
+ * the same attribute, inserts them into the application with it, and
+ * restores write-back before freeing them: every mapping of the pages
+ * agrees. Elsewhere, and for DMA buffers (the DMA API hands coherent
+ * devices cached memory whatever attribute is asked for), WC and UC are
+ * refused with -EOPNOTSUPP rather than faked, and GET_INFO does not report
+ * KUBUF_FEAT_KBUF_WC/UC.
  *
  * Offset space (one 256 MiB window per id; id 0 is never allocated):
  *
@@ -50,6 +56,10 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
+#ifdef CONFIG_X86
+#include <asm/set_memory.h>
+#endif
+
 #include "kubuf.h"
 
 #define KUBUF_KBUF_OFF_SHIFT	28		/* bytes per id window, log2 */
@@ -66,6 +76,7 @@ static_assert(KUBUF_MAX_KBUFS <= KUBUF_KBUF_MAX_ID);
  * and constant until the buffer is freed; @ref says when that is.
  * @ref:	the file's xarray, each VMA and each device command hold one.
  * @kind:	KUBUF_KBUF_PAGES or KUBUF_KBUF_DMA.
+ * @cache:	KUBUF_CACHE_*; only PAGES buffers have another than CACHED.
  * @flags:	KUBUF_KBUF_APP_WRITE or 0.
  * @nr_pages:	size in pages.
  * @pages:	PAGES: the pages.
@@ -75,6 +86,7 @@ static_assert(KUBUF_MAX_KBUFS <= KUBUF_KBUF_MAX_ID);
 struct kubuf_kbuf {
 	struct kref ref;
 	u32 kind;
+	u32 cache;
 	u32 flags;
 	unsigned long nr_pages;
 	struct page **pages;
@@ -84,6 +96,55 @@ struct kubuf_kbuf {
 
 /* The device DMA buffers are allocated for; set up once at module init. */
 static struct platform_device *kubuf_kbuf_pdev;
+
+/* --- cache modes ----------------------------------------------------------- */
+
+#ifdef CONFIG_X86
+#define KUBUF_KBUF_CACHE_MODES	true
+
+/* Give the linear map of @kb's pages its cache mode: no alias remains. */
+static int kubuf_kbuf_set_cache(struct kubuf_kbuf *kb)
+{
+	int ret = 0;
+
+	if (kb->cache == KUBUF_CACHE_WC)
+		ret = set_pages_array_wc(kb->pages, kb->nr_pages);
+	else if (kb->cache == KUBUF_CACHE_UNCACHED)
+		ret = set_pages_array_uc(kb->pages, kb->nr_pages);
+	return ret ? -ENOMEM : 0;
+}
+
+/* Back to write-back, before the pages go back to the allocator. */
+static void kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
+{
+	if (kb->cache != KUBUF_CACHE_CACHED)
+		WARN_ON(set_pages_array_wb(kb->pages, kb->nr_pages));
+}
+#else
+#define KUBUF_KBUF_CACHE_MODES	false
+
+static int kubuf_kbuf_set_cache(struct kubuf_kbuf *kb)
+{
+	return 0;
+}
+
+static void kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
+{
+}
+#endif
+
+/* @prot, with @kb's cache mode: for the vmap and for the application. */
+static pgprot_t kubuf_kbuf_pgprot(const struct kubuf_kbuf *kb, pgprot_t prot)
+{
+	switch (kb->cache) {
+	case KUBUF_CACHE_WC:
+		return pgprot_writecombine(prot);
+	case KUBUF_CACHE_UNCACHED:
+		return pgprot_noncached(prot);
+	default:
+		return prot;
+	}
+}
 
 /* --- memory ---------------------------------------------------------------- */
 
@@ -114,11 +175,19 @@ static int kubuf_kbuf_alloc_pages(struct kubuf_kbuf *kb)
 			goto err_free;
 		cond_resched();
 	}
-	kb->vaddr = vmap(kb->pages, kb->nr_pages, VM_MAP, PAGE_KERNEL);
-	if (!kb->vaddr)
+	ret = kubuf_kbuf_set_cache(kb);
+	if (ret)
 		goto err_free;
+	kb->vaddr = vmap(kb->pages, kb->nr_pages, VM_MAP,
+			 kubuf_kbuf_pgprot(kb, PAGE_KERNEL));
+	if (!kb->vaddr) {
+		ret = -ENOMEM;
+		goto err_cache;
+	}
 	return 0;
 
+err_cache:
+	kubuf_kbuf_clear_cache(kb);
 err_free:
 	kubuf_kbuf_free_pages(kb, i);
 	return ret;
@@ -143,6 +212,7 @@ static void kubuf_kbuf_release(struct kref *ref)
 
 	if (kb->kind == KUBUF_KBUF_PAGES) {
 		vunmap(kb->vaddr);
+		kubuf_kbuf_clear_cache(kb);
 		kubuf_kbuf_free_pages(kb, kb->nr_pages);
 	} else {
 		dma_free_coherent(&kubuf_kbuf_pdev->dev,
@@ -196,9 +266,11 @@ static int kubuf_kbuf_map(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
 	unsigned long nr = vma_pages(vma);
 	int ret;
 
-	if (kb->kind == KUBUF_KBUF_PAGES)
+	if (kb->kind == KUBUF_KBUF_PAGES) {
+		vma->vm_page_prot = kubuf_kbuf_pgprot(kb, vma->vm_page_prot);
 		return vm_insert_pages(vma, vma->vm_start, kb->pages + first,
 				       &nr);
+	}
 
 	/* The DMA API reads the offset into the buffer from vm_pgoff. */
 	vma->vm_pgoff = first;
@@ -302,7 +374,8 @@ static int kubuf_kbuf_check(const struct kubuf_kbuf_alloc *a)
 	if (a->size > KUBUF_MAX_KBUF_SIZE)
 		return -E2BIG;
 	/* See the top of this file: no mapping with the wrong attributes. */
-	if (a->cache != KUBUF_CACHE_CACHED)
+	if (a->cache != KUBUF_CACHE_CACHED &&
+	    (a->kind != KUBUF_KBUF_PAGES || !KUBUF_KBUF_CACHE_MODES))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -325,6 +398,7 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 		return -ENOMEM;
 	kref_init(&kb->ref);
 	kb->kind = arg.kind;
+	kb->cache = arg.cache;
 	kb->flags = arg.flags;
 	kb->nr_pages = PAGE_ALIGN(arg.size) >> PAGE_SHIFT;
 
@@ -438,7 +512,11 @@ void kubuf_kbuf_release_all(struct kubuf_file *kf)
 
 u64 kubuf_kbuf_features(void)
 {
-	return KUBUF_FEAT_KBUF | KUBUF_FEAT_KBUF_DMA;
+	u64 f = KUBUF_FEAT_KBUF | KUBUF_FEAT_KBUF_DMA;
+
+	if (KUBUF_KBUF_CACHE_MODES)
+		f |= KUBUF_FEAT_KBUF_WC | KUBUF_FEAT_KBUF_UC;
+	return f;
 }
 
 int kubuf_kbuf_init(void)

@@ -284,10 +284,12 @@ struct kubuf_ucopy {
  * from the DMA API (KUBUF_FEAT_KBUF_DMA), whose device address is
  * reported in dma_addr; large sizes may fail with -ENOMEM.
  *
- * Cache modes. Only KUBUF_CACHE_CACHED is implemented: KUBUF_CACHE_WC and
- * KUBUF_CACHE_UNCACHED fail with -EOPNOTSUPP (and KUBUF_FEAT_KBUF_WC/UC
- * are not reported) rather than hand out a mapping whose attributes
- * differ from the ones asked for or alias the kernel's write-back view.
+ * Cache modes. KUBUF_CACHE_CACHED works everywhere. KUBUF_CACHE_WC and
+ * KUBUF_CACHE_UNCACHED work for KUBUF_KBUF_PAGES where the module can give
+ * every mapping of the pages, its own included, the same attribute (x86:
+ * KUBUF_FEAT_KBUF_WC/UC are reported); elsewhere, and for KUBUF_KBUF_DMA,
+ * they fail with -EOPNOTSUPP rather than hand out a mapping whose
+ * attributes differ from the ones asked for.
  *
  * Offsets. Buffer id owns the window [id << 28, (id << 28) + 256 MiB) of
  * the offset space; mmap_offset is id << 28, and mmap_offset + k * page
@@ -343,7 +345,8 @@ struct kubuf_ucopy {
  *   -EINVAL	@flags has unknown bits, a reserved field is not zero,
  *		@kind or @cache is unknown, or @size is 0.
  *   -E2BIG	@size is above kubuf_info.max_kbuf_size.
- *   -EOPNOTSUPP @cache is not KUBUF_CACHE_CACHED (see above).
+ *   -EOPNOTSUPP @cache is WC or UNCACHED and this kind cannot have it
+ *		here (see above).
  *   -ENOSPC	the file already holds kubuf_info.max_kbufs buffers.
  *   -ENOMEM	no memory, or the memory cgroup's limit is reached.
  *   -EINTR	a fatal signal arrived while allocating.
