@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
+#include "kubuf.h"
 
 #define PG		((size_t)sysconf(_SC_PAGESIZE))
 #define OFF_SHIFT	28
@@ -796,6 +797,82 @@ KT_CASE(fork_child_exit_frees)
 	KT_OK(waitpid(pid, &status, 0));
 	KT_ASSERT_EQ(stat_of(fd, KUBUF_STAT_KBUFS), 0);
 	close(fd);
+}
+
+static long module_refcnt(void)
+{
+	char buf[32] = "";
+	int fd = KT_OK(open("/sys/module/kubuf/refcnt", O_RDONLY | O_CLOEXEC));
+
+	KT_OK(read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	return strtol(buf, NULL, 10);
+}
+
+/* A mapping alone keeps the file, and so the module, from going away. */
+KT_CASE(mapping_holds_module)
+{
+	struct kubuf_kbuf_alloc a;
+	long base = module_refcnt();
+	void *p;
+	int fd = KT_OK(kt_open_dev(O_RDWR));
+
+	rw_buf(fd, PG, &a);
+	p = map(fd, PG, RW, a.mmap_offset);
+	KT_OK(close(fd));
+	KT_ASSERT_EQ(module_refcnt(), base + 1);
+	KT_OK(munmap(p, PG));
+	KT_ASSERT_EQ(module_refcnt(), base);
+}
+
+/* Technique 1 cannot pin a driver buffer's mapping: it is a device file. */
+KT_CASE(register_kbuf_mapping_refused)
+{
+	struct kubuf_kbuf_alloc a;
+	struct kubuf_ubuf_reg r;
+	void *p;
+	int fd = KT_OK(kt_open_dev(O_RDWR));
+
+	rw_buf(fd, 2 * PG, &a);
+	p = map(fd, 2 * PG, RW, a.mmap_offset);
+	memset(&r, 0, sizeof(r));
+	r.addr = (uintptr_t)p;
+	r.len = 2 * PG;
+	r.access = KUBUF_ACCESS_DEV_READ | KUBUF_ACCESS_DEV_WRITE;
+	KT_ERRNO(ioctl(fd, KUBUF_IOC_UBUF_REGISTER, &r), EOPNOTSUPP);
+	KT_ASSERT_EQ(stat_of(fd, KUBUF_STAT_PINNED_PAGES), 0);
+	KT_OK(munmap(p, 2 * PG));
+	close(fd);
+}
+
+/* The library's calls, end to end. */
+KT_CASE(lib_alloc_map_free)
+{
+	struct kubuf_dev_cmd c;
+	struct kubuf *k;
+	uint64_t off;
+	uint32_t id;
+	uint8_t *p;
+
+	KT_ASSERT_EQ(kubuf_open(NULL, 0, &k), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_alloc(k, 4 * PG, KUBUF_KBUF_PAGES,
+				      KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				      &id, &off), 0);
+	KT_ASSERT_EQ(off, (uint64_t)id << OFF_SHIFT);
+	KT_LIBERR(kubuf_kbuf_alloc(k, 0, KUBUF_KBUF_PAGES, 0, 0, NULL, NULL),
+		  EINVAL);
+	KT_LIBERR(kubuf_kbuf_map(k, id, 0, 5 * PG, PROT_READ, (void **)&p),
+		  EINVAL);
+	KT_LIBERR(kubuf_kbuf_map(k, id + 1, 0, PG, PROT_READ, (void **)&p),
+		  EINVAL);
+	KT_ASSERT_EQ(kubuf_kbuf_map(k, id, PG, 3 * PG, PROT_READ | PROT_WRITE,
+				    (void **)&p), 0);
+	KT_OK(dev_cmd(kubuf_fd(k), KUBUF_DEV_FILL, id, PG, 3 * PG, 8, &c));
+	check_pattern(p, 3 * PG, 8);
+	KT_ASSERT_EQ(kubuf_kbuf_free(k, id), 0);
+	KT_LIBERR(kubuf_kbuf_free(k, id), ENOENT);
+	KT_ASSERT_EQ(kubuf_kbuf_unmap(p, 3 * PG), 0);
+	kubuf_close(k);
 }
 
 /* --- the device ---------------------------------------------------------------- */
