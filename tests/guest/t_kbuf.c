@@ -5,6 +5,7 @@
  * across FREE, close, fork and munmap, the device using it, and the
  * memory cgroup limit.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -873,6 +874,55 @@ KT_CASE(lib_alloc_map_free)
 	KT_LIBERR(kubuf_kbuf_free(k, id), ENOENT);
 	KT_ASSERT_EQ(kubuf_kbuf_unmap(p, 3 * PG), 0);
 	kubuf_close(k);
+}
+
+static int race_fd;
+
+/* Allocate, map, let the device write, free and unmap, in any order. */
+static void *race_worker(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
+	struct kubuf_kbuf_alloc a;
+	struct kubuf_dev_cmd c;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		uint8_t *p;
+
+		if (kbuf_alloc(race_fd, 2 * PG, KUBUF_KBUF_PAGES, 0,
+			       KUBUF_KBUF_APP_WRITE, &a) < 0)
+			continue;	/* ENOSPC while others hold slots */
+		p = mmap(NULL, 2 * PG, RW, MAP_SHARED, race_fd, a.mmap_offset);
+		/* Another thread may free any id: ENOENT is fine. */
+		dev_cmd(race_fd, KUBUF_DEV_FILL, a.id, 0, 2 * PG, i, &c);
+		kbuf_free(race_fd, (rand_r(&seed) % 70) + 1);
+		if (p != MAP_FAILED) {
+			p[0] = 1;
+			munmap(p, 2 * PG);
+		}
+		kbuf_free(race_fd, a.id);
+	}
+	return NULL;
+}
+
+/* FREE, mmap and device commands racing on one file: counters balance. */
+KT_CASE(race_alloc_map_free)
+{
+	pthread_t t[4];
+	uintptr_t i;
+
+	race_fd = KT_OK(kt_open_dev(O_RDWR));
+	for (i = 0; i < 4; i++)
+		KT_ASSERT_EQ(pthread_create(&t[i], NULL, race_worker,
+					    (void *)(i + 1)), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	KT_ASSERT_EQ(stat_of(race_fd, KUBUF_STAT_MAPPINGS), 0);
+	close(race_fd);
+	race_fd = KT_OK(kt_open_dev(O_RDONLY));
+	KT_ASSERT_EQ(stat_of(race_fd, KUBUF_STAT_KBUFS), 0);
+	KT_ASSERT_EQ(stat_of(race_fd, KUBUF_STAT_KBUF_PAGES), 0);
+	close(race_fd);
 }
 
 /* --- the device ---------------------------------------------------------------- */
