@@ -1,47 +1,544 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Technique 2: buffers the driver allocates and the application maps.
- * (Not implemented yet: every entry point refuses.)
+ *
+ * KUBUF_IOC_KBUF_ALLOC allocates a buffer of one of two kinds:
+ *
+ *   PAGES  zeroed order-0 pages (alloc_page(__GFP_ZERO)), charged to the
+ *          caller's memory cgroup, mapped for the device with vmap() and
+ *          into the application with vm_insert_pages() at mmap time;
+ *   DMA    physically contiguous memory from dma_alloc_coherent() on the
+ *          module's own platform device, mapped with dma_mmap_coherent();
+ *          the device's address is reported as dma_addr.
+ *
+ * and returns an id and the mmap() offset that names it (the offset space
+ * is drawn below).
+ *
+ * Cache modes. A write-combined or uncached user mapping of pages that the
+ * kernel still maps write-back (the linear map, a vmap) is an alias with
+ * undefined results on x86 (PAT). So for PAGES on x86 the module changes
+ * the pages' own attribute first (set_pages_array_wc/uc, which flushes
+ * the caches and records the memory type), maps them for the device with
+ * the same attribute, inserts them into the application with it, and
+ * restores write-back before freeing them: every mapping of the pages
+ * agrees. Elsewhere, and for DMA buffers (the DMA API hands coherent
+ * devices cached memory whatever attribute is asked for), WC and UC are
+ * refused with -EOPNOTSUPP rather than faked, and GET_INFO does not report
+ * KUBUF_FEAT_KBUF_WC/UC.
+ *
+ * Offset space (one 256 MiB window per id; id 0 is never allocated):
+ *
+ *   offset:  0         1 << 28     2 << 28          id << 28
+ *            |  unused  | buffer 1  | buffer 2  ...  | buffer id: [0, size)
+ *                        ^^^^^^^^^^ mmap at (1 << 28) + k * PAGE_SIZE maps
+ *                                   buffer 1 from its page k on
+ *
+ * Ids stay below 1 << 16, so page offsets fit 32 bits (mmap2 on 32-bit).
+ *
+ * Mappings are MAP_SHARED only, never executable, writable only for a
+ * buffer allocated with KUBUF_KBUF_APP_WRITE (VM_MAYWRITE and VM_MAYEXEC
+ * are cleared, so mprotect() cannot add what mmap() refused), cannot grow
+ * (VM_DONTEXPAND) and are left out of core dumps (VM_DONTDUMP). Every page
+ * is mapped at mmap() time; the fault handler only ever answers SIGBUS,
+ * for a page the application itself removed with MADV_DONTNEED.
+ *
+ * Lifetime: a buffer has a kref. The file's xarray holds one reference,
+ * each VMA one (vm_ops open/close, so splits, mremap and fork balance),
+ * and each device command one (kubuf_kbuf_dev_get/put). KUBUF_IOC_KBUF_FREE
+ * and release() only drop the xarray's: the id and its offset die at once,
+ * the memory stays the application's until its last mapping is gone and
+ * the device has let go, and is freed by whoever drops the last reference.
  */
+#include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#ifdef CONFIG_X86
+#include <asm/set_memory.h>
+#endif
 
 #include "kubuf.h"
 
-int kubuf_kbuf_ioctl(struct kubuf_file *kf, struct file *file,
-		     unsigned int cmd, void __user *argp)
+#define KUBUF_KBUF_OFF_SHIFT	28		/* bytes per id window, log2 */
+#define KUBUF_KBUF_WIN_PAGES	(1UL << (KUBUF_KBUF_OFF_SHIFT - PAGE_SHIFT))
+#define KUBUF_KBUF_MAX_ID	0xffffU
+
+static_assert(KUBUF_MAX_KBUF_SIZE <= (1UL << KUBUF_KBUF_OFF_SHIFT));
+static_assert(KUBUF_MAX_KBUFS <= KUBUF_KBUF_MAX_ID);
+
+#define KUBUF_KBUF_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+/**
+ * struct kubuf_kbuf - one driver buffer. Every field is set at allocation
+ * and constant until the buffer is freed; @ref says when that is.
+ * @ref:	the file's xarray, each VMA and each device command hold one.
+ * @kind:	KUBUF_KBUF_PAGES or KUBUF_KBUF_DMA.
+ * @cache:	KUBUF_CACHE_*; only PAGES buffers have another than CACHED.
+ * @flags:	KUBUF_KBUF_APP_WRITE or 0.
+ * @nr_pages:	size in pages.
+ * @pages:	PAGES: the pages.
+ * @vaddr:	kernel mapping of the whole buffer (vmap, or the DMA API's).
+ * @dma_addr:	DMA: the device's address of the buffer.
+ */
+struct kubuf_kbuf {
+	struct kref ref;
+	u32 kind;
+	u32 cache;
+	u32 flags;
+	unsigned long nr_pages;
+	struct page **pages;
+	void *vaddr;
+	dma_addr_t dma_addr;
+};
+
+/* The device DMA buffers are allocated for; set up once at module init. */
+static struct platform_device *kubuf_kbuf_pdev;
+
+/* --- cache modes ----------------------------------------------------------- */
+
+#ifdef CONFIG_X86
+#define KUBUF_KBUF_CACHE_MODES	true
+
+/* Give the linear map of @kb's pages its cache mode: no alias remains. */
+static int kubuf_kbuf_set_cache(struct kubuf_kbuf *kb)
 {
-	return -ENOTTY;
+	int ret = 0;
+
+	if (kb->cache == KUBUF_CACHE_WC)
+		ret = set_pages_array_wc(kb->pages, kb->nr_pages);
+	else if (kb->cache == KUBUF_CACHE_UNCACHED)
+		ret = set_pages_array_uc(kb->pages, kb->nr_pages);
+	return ret ? -ENOMEM : 0;
+}
+
+/* Back to write-back, before the pages go back to the allocator. */
+static void kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
+{
+	if (kb->cache != KUBUF_CACHE_CACHED)
+		WARN_ON(set_pages_array_wb(kb->pages, kb->nr_pages));
+}
+#else
+#define KUBUF_KBUF_CACHE_MODES	false
+
+static int kubuf_kbuf_set_cache(struct kubuf_kbuf *kb)
+{
+	return 0;
+}
+
+static void kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
+{
+}
+#endif
+
+/* @prot, with @kb's cache mode: for the vmap and for the application. */
+static pgprot_t kubuf_kbuf_pgprot(const struct kubuf_kbuf *kb, pgprot_t prot)
+{
+	switch (kb->cache) {
+	case KUBUF_CACHE_WC:
+		return pgprot_writecombine(prot);
+	case KUBUF_CACHE_UNCACHED:
+		return pgprot_noncached(prot);
+	default:
+		return prot;
+	}
+}
+
+/* --- memory ---------------------------------------------------------------- */
+
+static void kubuf_kbuf_free_pages(struct kubuf_kbuf *kb, unsigned long nr)
+{
+	while (nr--)
+		__free_page(kb->pages[nr]);
+	kvfree(kb->pages);
+	kb->pages = NULL;
+}
+
+static int kubuf_kbuf_alloc_pages(struct kubuf_kbuf *kb)
+{
+	int ret = -ENOMEM;
+	unsigned long i;
+
+	kb->pages = kvmalloc_array(kb->nr_pages, sizeof(*kb->pages),
+				   KUBUF_KBUF_GFP);
+	if (!kb->pages)
+		return -ENOMEM;
+	for (i = 0; i < kb->nr_pages; i++) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_free;
+		}
+		kb->pages[i] = alloc_page(KUBUF_KBUF_GFP | __GFP_ZERO);
+		if (!kb->pages[i])
+			goto err_free;
+		cond_resched();
+	}
+	ret = kubuf_kbuf_set_cache(kb);
+	if (ret)
+		goto err_free;
+	kb->vaddr = vmap(kb->pages, kb->nr_pages, VM_MAP,
+			 kubuf_kbuf_pgprot(kb, PAGE_KERNEL));
+	if (!kb->vaddr) {
+		ret = -ENOMEM;
+		goto err_cache;
+	}
+	return 0;
+
+err_cache:
+	kubuf_kbuf_clear_cache(kb);
+err_free:
+	kubuf_kbuf_free_pages(kb, i);
+	return ret;
+}
+
+static int kubuf_kbuf_alloc_mem(struct kubuf_kbuf *kb)
+{
+	struct device *dev = &kubuf_kbuf_pdev->dev;
+
+	if (kb->kind == KUBUF_KBUF_PAGES)
+		return kubuf_kbuf_alloc_pages(kb);
+
+	kb->vaddr = dma_alloc_coherent(dev, kb->nr_pages << PAGE_SHIFT,
+				       &kb->dma_addr, GFP_KERNEL | __GFP_NOWARN);
+	return kb->vaddr ? 0 : -ENOMEM;
+}
+
+/* The last reference is gone: no VMA, no table, no device command. */
+static void kubuf_kbuf_release(struct kref *ref)
+{
+	struct kubuf_kbuf *kb = container_of(ref, struct kubuf_kbuf, ref);
+
+	if (kb->kind == KUBUF_KBUF_PAGES) {
+		vunmap(kb->vaddr);
+		kubuf_kbuf_clear_cache(kb);
+		kubuf_kbuf_free_pages(kb, kb->nr_pages);
+	} else {
+		dma_free_coherent(&kubuf_kbuf_pdev->dev,
+				  kb->nr_pages << PAGE_SHIFT, kb->vaddr,
+				  kb->dma_addr);
+	}
+	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, -(s64)kb->nr_pages);
+	kubuf_stat_dec(KUBUF_STAT_KBUFS);
+	kfree(kb);
+}
+
+static void kubuf_kbuf_put(struct kubuf_kbuf *kb)
+{
+	kref_put(&kb->ref, kubuf_kbuf_release);
+}
+
+/* --- mappings -------------------------------------------------------------- */
+
+/* A split, mremap or fork made a new VMA of the same buffer. */
+static void kubuf_kbuf_vm_open(struct vm_area_struct *vma)
+{
+	struct kubuf_kbuf *kb = vma->vm_private_data;
+
+	kref_get(&kb->ref);
+	kubuf_stat_inc(KUBUF_STAT_MAPPINGS);
+}
+
+static void kubuf_kbuf_vm_close(struct vm_area_struct *vma)
+{
+	kubuf_stat_dec(KUBUF_STAT_MAPPINGS);
+	kubuf_kbuf_put(vma->vm_private_data);
+}
+
+/* Everything was mapped by mmap(): a fault is a page the app zapped. */
+static vm_fault_t kubuf_kbuf_vm_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct kubuf_kbuf_vm_ops = {
+	.open	= kubuf_kbuf_vm_open,
+	.close	= kubuf_kbuf_vm_close,
+	.fault	= kubuf_kbuf_vm_fault,
+};
+
+/* Map pages [@first, @first + vma_pages(@vma)) of @kb into @vma. */
+static int kubuf_kbuf_map(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
+			  unsigned long first)
+{
+	unsigned long pgoff = vma->vm_pgoff;
+	unsigned long nr = vma_pages(vma);
+	int ret;
+
+	if (kb->kind == KUBUF_KBUF_PAGES) {
+		vma->vm_page_prot = kubuf_kbuf_pgprot(kb, vma->vm_page_prot);
+		return vm_insert_pages(vma, vma->vm_start, kb->pages + first,
+				       &nr);
+	}
+
+	/* The DMA API reads the offset into the buffer from vm_pgoff. */
+	vma->vm_pgoff = first;
+	ret = dma_mmap_coherent(&kubuf_kbuf_pdev->dev, vma, kb->vaddr,
+				kb->dma_addr, kb->nr_pages << PAGE_SHIFT);
+	vma->vm_pgoff = pgoff;
+	return ret;
 }
 
 int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
 		    struct vm_area_struct *vma)
 {
-	return -ENODEV;
+	unsigned long id = vma->vm_pgoff / KUBUF_KBUF_WIN_PAGES;
+	unsigned long first = vma->vm_pgoff % KUBUF_KBUF_WIN_PAGES;
+	vm_flags_t clear = VM_MAYEXEC;
+	struct kubuf_kbuf *kb;
+	int ret;
+
+	/* Private copies of device memory make no sense: shared only. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+
+	mutex_lock(&kf->lock);
+	kb = id <= KUBUF_KBUF_MAX_ID ? xa_load(&kf->kbufs, id) : NULL;
+	if (!kb || first >= kb->nr_pages ||
+	    vma_pages(vma) > kb->nr_pages - first) {
+		mutex_unlock(&kf->lock);
+		return -EINVAL;
+	}
+	if ((vma->vm_flags & VM_WRITE) && !(kb->flags & KUBUF_KBUF_APP_WRITE)) {
+		mutex_unlock(&kf->lock);
+		return -EACCES;
+	}
+	kref_get(&kb->ref);
+	mutex_unlock(&kf->lock);
+
+	if (!(kb->flags & KUBUF_KBUF_APP_WRITE))
+		clear |= VM_MAYWRITE;
+	kubuf_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, clear);
+
+	ret = kubuf_kbuf_map(kb, vma, first);
+	if (ret) {
+		/* The caller zaps whatever part was mapped. */
+		kubuf_kbuf_put(kb);
+		return ret;
+	}
+	vma->vm_private_data = kb;
+	vma->vm_ops = &kubuf_kbuf_vm_ops;
+	kubuf_stat_inc(KUBUF_STAT_MAPPINGS);
+	return 0;
 }
+
+/* --- the device's access --------------------------------------------------- */
 
 int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_dev_mem *m)
 {
-	return -ENOENT;
+	struct kubuf_kbuf *kb;
+
+	lockdep_assert_held(&kf->lock);
+
+	kb = xa_load(&kf->kbufs, id);
+	if (!kb)
+		return -ENOENT;
+	kref_get(&kb->ref);
+
+	m->vaddr = kb->vaddr;
+	m->len = (u64)kb->nr_pages << PAGE_SHIFT;
+	m->kf = kf;
+	m->kbuf = kb;
+	return 0;
 }
 
 void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb)
 {
+	kubuf_kbuf_put(kb);
 }
 
+/* --- ioctls ---------------------------------------------------------------- */
+
+/* Take @kb out of @kf's table; the id and its offset are dead from now. */
+static void kubuf_kbuf_unlink(struct kubuf_file *kf, u32 id)
+{
+	lockdep_assert_held(&kf->lock);
+	xa_erase(&kf->kbufs, id);
+	kf->nr_kbufs--;
+}
+
+static int kubuf_kbuf_check(const struct kubuf_kbuf_alloc *a)
+{
+	if ((a->flags & ~KUBUF_KBUF_APP_WRITE) || a->reserved[0] ||
+	    a->reserved[1])
+		return -EINVAL;
+	if (a->kind != KUBUF_KBUF_PAGES && a->kind != KUBUF_KBUF_DMA)
+		return -EINVAL;
+	if (a->cache > KUBUF_CACHE_UNCACHED)
+		return -EINVAL;
+	if (!a->size)
+		return -EINVAL;
+	if (a->size > KUBUF_MAX_KBUF_SIZE)
+		return -E2BIG;
+	/* See the top of this file: no mapping with the wrong attributes. */
+	if (a->cache != KUBUF_CACHE_CACHED &&
+	    (a->kind != KUBUF_KBUF_PAGES || !KUBUF_KBUF_CACHE_MODES))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_kbuf_alloc arg;
+	struct kubuf_kbuf *kb;
+	u32 id;
+	int ret;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	ret = kubuf_kbuf_check(&arg);
+	if (ret)
+		return ret;
+
+	kb = kzalloc(sizeof(*kb), GFP_KERNEL_ACCOUNT);
+	if (!kb)
+		return -ENOMEM;
+	kref_init(&kb->ref);
+	kb->kind = arg.kind;
+	kb->cache = arg.cache;
+	kb->flags = arg.flags;
+	kb->nr_pages = PAGE_ALIGN(arg.size) >> PAGE_SHIFT;
+
+	/* Reserve the slot first: a full file allocates nothing. */
+	mutex_lock(&kf->lock);
+	if (kf->nr_kbufs >= KUBUF_MAX_KBUFS) {
+		mutex_unlock(&kf->lock);
+		ret = -ENOSPC;
+		goto err_free;
+	}
+	kf->nr_kbufs++;
+	mutex_unlock(&kf->lock);
+
+	ret = kubuf_kbuf_alloc_mem(kb);
+	if (ret)
+		goto err_slot;
+	kubuf_stat_inc(KUBUF_STAT_KBUFS);
+	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, kb->nr_pages);
+
+	mutex_lock(&kf->lock);
+	ret = xa_alloc_cyclic(&kf->kbufs, &id, kb,
+			      XA_LIMIT(1, KUBUF_KBUF_MAX_ID), &kf->kbuf_next,
+			      GFP_KERNEL_ACCOUNT);
+	if (ret < 0) {
+		kf->nr_kbufs--;
+		mutex_unlock(&kf->lock);
+		kubuf_kbuf_put(kb);
+		return ret;
+	}
+	mutex_unlock(&kf->lock);
+
+	arg.id = id;
+	arg.mmap_offset = (u64)id << KUBUF_KBUF_OFF_SHIFT;
+	arg.dma_addr = kb->kind == KUBUF_KBUF_DMA ? kb->dma_addr : 0;
+	if (copy_to_user(argp, &arg, sizeof(arg))) {
+		/* The caller cannot learn the id: undo it all. */
+		mutex_lock(&kf->lock);
+		if (xa_load(&kf->kbufs, id) == kb)
+			kubuf_kbuf_unlink(kf, id);
+		else
+			kb = NULL;	/* a guessed FREE beat us to it */
+		mutex_unlock(&kf->lock);
+		if (kb)
+			kubuf_kbuf_put(kb);
+		return -EFAULT;
+	}
+	return 0;
+
+err_slot:
+	mutex_lock(&kf->lock);
+	kf->nr_kbufs--;
+	mutex_unlock(&kf->lock);
+err_free:
+	kfree(kb);
+	return ret;
+}
+
+static int kubuf_kbuf_free(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_kbuf *kb;
+	struct kubuf_id arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags)
+		return -EINVAL;
+
+	mutex_lock(&kf->lock);
+	kb = xa_load(&kf->kbufs, arg.id);
+	if (!kb) {
+		mutex_unlock(&kf->lock);
+		return -ENOENT;
+	}
+	kubuf_kbuf_unlink(kf, arg.id);
+	mutex_unlock(&kf->lock);
+
+	/* Freed now, or by the last munmap or device command. */
+	kubuf_kbuf_put(kb);
+	return 0;
+}
+
+int kubuf_kbuf_ioctl(struct kubuf_file *kf, struct file *file,
+		     unsigned int cmd, void __user *argp)
+{
+	if (!kubuf_file_writable(file))
+		return -EBADF;
+
+	switch (cmd) {
+	case KUBUF_IOC_KBUF_ALLOC:
+		return kubuf_kbuf_alloc(kf, argp);
+	case KUBUF_IOC_KBUF_FREE:
+		return kubuf_kbuf_free(kf, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+/* release(): drop the table's references; mappings keep their own. */
 void kubuf_kbuf_release_all(struct kubuf_file *kf)
 {
+	struct kubuf_kbuf *kb;
+	unsigned long id;
+
+	mutex_lock(&kf->lock);
+	xa_for_each(&kf->kbufs, id, kb) {
+		kubuf_kbuf_unlink(kf, id);
+		kubuf_kbuf_put(kb);
+	}
+	mutex_unlock(&kf->lock);
 }
 
 u64 kubuf_kbuf_features(void)
 {
-	return 0;
+	u64 f = KUBUF_FEAT_KBUF | KUBUF_FEAT_KBUF_DMA;
+
+	if (KUBUF_KBUF_CACHE_MODES)
+		f |= KUBUF_FEAT_KBUF_WC | KUBUF_FEAT_KBUF_UC;
+	return f;
 }
 
 int kubuf_kbuf_init(void)
 {
+	struct platform_device *pdev;
+	int ret;
+
+	pdev = platform_device_register_simple(KUBUF_DEVICE_NAME,
+					       PLATFORM_DEVID_NONE, NULL, 0);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret) {
+		platform_device_unregister(pdev);
+		return ret;
+	}
+	kubuf_kbuf_pdev = pdev;
 	return 0;
 }
 
 void kubuf_kbuf_exit(void)
 {
+	platform_device_unregister(kubuf_kbuf_pdev);
+	kubuf_kbuf_pdev = NULL;
 }

@@ -58,7 +58,17 @@
  * ------------
  *
  * KUBUF_IOC_KBUF_ALLOC returns the offset that names a driver buffer in
- * mmap() of the device; see kbuf.c for the layout of the offset space.
+ * mmap() of the device. Each id owns a 256 MiB window of the offset space
+ * (the largest buffer); id 0 is never allocated, so offset 0 maps nothing:
+ *
+ *   offset  0            1 << 28       2 << 28       id << 28
+ *           +------------+-------------+-------------+- ... -+----------+
+ *           | no buffer  | id 1: size  | id 2: size  |       | id ...   |
+ *           +------------+--^----------+-------------+- ... -+----------+
+ *                           (1 << 28) + k * PAGE_SIZE maps id 1 from page k
+ *
+ * A mapping must lie inside one live buffer of the mapping file, or mmap()
+ * fails with -EINVAL; see kbuf.c.
  *
  * Counters
  * --------
@@ -267,31 +277,32 @@ static int __init kubuf_init(void)
 {
 	int ret;
 
-	ret = kubuf_sim_init();
-	if (ret)
-		return ret;
+	/* The DMA device first: the device's last command may free a buffer. */
 	ret = kubuf_kbuf_init();
 	if (ret)
-		goto err_sim;
+		return ret;
+	ret = kubuf_sim_init();
+	if (ret)
+		goto err_kbuf;
 	ret = misc_register(&kubuf_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", KUBUF_DEVICE_NAME, ret);
-		goto err_kbuf;
+		goto err_sim;
 	}
 	return 0;
 
-err_kbuf:
-	kubuf_kbuf_exit();
 err_sim:
 	kubuf_sim_exit();
+err_kbuf:
+	kubuf_kbuf_exit();
 	return ret;
 }
 
 static void __exit kubuf_exit(void)
 {
 	misc_deregister(&kubuf_misc);
-	kubuf_kbuf_exit();
 	kubuf_sim_exit();
+	kubuf_kbuf_exit();
 }
 
 module_init(kubuf_init);

@@ -85,6 +85,29 @@ int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed);
  */
 int kubuf_parse_size(const char *s, uint64_t *out);
 
+/*
+ * Technique 2: buffers the driver allocates and the application maps.
+ *
+ * kubuf_kbuf_alloc() allocates @size bytes of @kind (KUBUF_KBUF_*) with
+ * cache mode @cache (KUBUF_CACHE_*) and @flags (KUBUF_KBUF_APP_WRITE or
+ * 0), and returns the buffer's id and mmap offset in *@id and *@offset
+ * (either may be NULL); errors as KUBUF_IOC_KBUF_ALLOC.
+ */
+int kubuf_kbuf_alloc(struct kubuf *k, uint64_t size, uint32_t kind,
+		     uint32_t cache, uint32_t flags, uint32_t *id,
+		     uint64_t *offset);
+/*
+ * Map @len bytes of buffer @id from its byte @off (a multiple of the page
+ * size) with @prot (PROT_READ, PROT_WRITE), shared, at *@addr. Errors as
+ * mmap() of the device.
+ */
+int kubuf_kbuf_map(struct kubuf *k, uint32_t id, uint64_t off, size_t len,
+		   int prot, void **addr);
+/* munmap() a mapping made by kubuf_kbuf_map(). */
+int kubuf_kbuf_unmap(void *addr, size_t len);
+/* End the id; a mapped buffer stays until its last unmap. */
+int kubuf_kbuf_free(struct kubuf *k, uint32_t id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,23 +9,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kubuf.h"
-
-#define KUBUF_API __attribute__((visibility("default")))
+#include "internal.h"
 
 /* The ABI's layouts, as the module pins them. */
 _Static_assert(sizeof(struct kubuf_info) == 80, "kubuf_info layout");
 _Static_assert(sizeof(struct kubuf_stats) == 264, "kubuf_stats layout");
 _Static_assert(KUBUF_STAT_NR <= KUBUF_STATS_MAX, "kubuf_stats room");
-
-struct kubuf {
-	int fd;
-};
-
-static int kubuf_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
-}
 
 KUBUF_API int kubuf_open(const char *path, unsigned int flags,
 			 struct kubuf **kp)

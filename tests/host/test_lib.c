@@ -4,6 +4,7 @@
  * with ASan and UBSan.
  */
 #include <stddef.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "kubuf.h"
@@ -109,6 +110,27 @@ KT_CASE(open_missing_device)
 	KT_ASSERT(k == NULL);
 	KT_LIBERR(kubuf_open(NULL, ~0U, &k), EINVAL);
 	KT_LIBERR(kubuf_open(NULL, 2, &k), EINVAL);
+}
+
+/* The kbuf calls pass the kernel's errno through; bad offsets stay home. */
+KT_CASE(kbuf_not_a_device)
+{
+	struct kubuf *k = NULL;
+	uint64_t off = 1;
+	uint32_t id = 1;
+	void *p = NULL;
+
+	KT_ASSERT_EQ(kubuf_open("/dev/null", 0, &k), 0);
+	KT_LIBERR(kubuf_kbuf_alloc(k, 4096, KUBUF_KBUF_PAGES,
+				   KUBUF_CACHE_CACHED, 0, &id, &off), ENOTTY);
+	KT_ASSERT_EQ(id, 1);
+	KT_ASSERT_EQ(off, 1);
+	KT_LIBERR(kubuf_kbuf_free(k, 1), ENOTTY);
+	KT_LIBERR(kubuf_kbuf_map(k, 1, 1ULL << 28, 4096, PROT_READ, &p),
+		  EINVAL);
+	KT_ASSERT(p == NULL);
+	KT_LIBERR(kubuf_kbuf_unmap((void *)1, 1), EINVAL);
+	kubuf_close(k);
 }
 
 KT_MAIN()

@@ -272,7 +272,53 @@ struct kubuf_ucopy {
 
 /*
  * Technique 2: buffers the driver allocates and the application maps.
- * (Documented with their ioctls below.)
+ *
+ * KUBUF_IOC_KBUF_ALLOC allocates a buffer and returns its id and the
+ * offset that names it in mmap() of the same open file; the application
+ * maps it with mmap(NULL, len, prot, MAP_SHARED, fd, mmap_offset + off),
+ * and the device reads and writes it (KUBUF_IOC_DEV_CMD, KUBUF_MEM_KBUF).
+ *
+ * Kinds. KUBUF_KBUF_PAGES: zero-filled pages, charged to the caller's
+ * memory cgroup (over its limit ALLOC fails with -ENOMEM; nothing is
+ * OOM-killed). KUBUF_KBUF_DMA: zero-filled, physically contiguous memory
+ * from the DMA API (KUBUF_FEAT_KBUF_DMA), whose device address is
+ * reported in dma_addr; large sizes may fail with -ENOMEM.
+ *
+ * Cache modes. KUBUF_CACHE_CACHED works everywhere. KUBUF_CACHE_WC and
+ * KUBUF_CACHE_UNCACHED work for KUBUF_KBUF_PAGES where the module can give
+ * every mapping of the pages, its own included, the same attribute (x86:
+ * KUBUF_FEAT_KBUF_WC/UC are reported); elsewhere, and for KUBUF_KBUF_DMA,
+ * they fail with -EOPNOTSUPP rather than hand out a mapping whose
+ * attributes differ from the ones asked for.
+ *
+ * Offsets. Buffer id owns the window [id << 28, (id << 28) + 256 MiB) of
+ * the offset space; mmap_offset is id << 28, and mmap_offset + k * page
+ * size maps the buffer from its page k on. Ids are below 1 << 16.
+ *
+ * mmap() errors, checked in this order; nothing is ever partly mapped:
+ *   -EACCES	PROT_WRITE on an fd not opened for writing (the VFS).
+ *   -EINVAL	MAP_PRIVATE.
+ *   -EPERM	PROT_EXEC.
+ *   -EINVAL	the offset names no live buffer of this file (unknown,
+ *		freed, another file's), or the mapping runs past its end.
+ *   -EACCES	PROT_WRITE on a buffer without KUBUF_KBUF_APP_WRITE.
+ * A mapping can never gain PROT_EXEC, nor PROT_WRITE on a read-only
+ * buffer: mprotect() fails with -EACCES. It cannot grow: mremap() to a
+ * larger size fails with -EFAULT. It can be moved, split by munmap() or
+ * mprotect(), and is left out of core dumps. Every page is mapped by
+ * mmap(); a page removed with MADV_DONTNEED is not mapped again and
+ * touching it raises SIGBUS.
+ *
+ * Lifetime. KUBUF_IOC_KBUF_FREE, and the release of the file, end the id
+ * and its offset at once, but not the memory: a buffer still mapped stays
+ * the application's, readable and writable as mapped, and is freed after
+ * its last munmap (in whichever process; a command of the device that is
+ * using it finishes first). Closing the fd keeps every mapping, and the
+ * buffers, alive until munmap.
+ *
+ * fork(). Mappings are shared: parent and child see the same pages and
+ * each other's and the device's writes; the buffer is freed after the
+ * last unmap in either.
  */
 #define KUBUF_KBUF_PAGES	0	/* zeroed order-0 pages */
 #define KUBUF_KBUF_DMA		1	/* DMA-capable, physically contiguous */
@@ -293,6 +339,22 @@ struct kubuf_ucopy {
  * @mmap_offset: out: the offset to pass to mmap() on this fd.
  * @dma_addr:	out: KUBUF_KBUF_DMA: the device's address of the buffer.
  * @reserved:	in: must be zero.
+ *
+ * Errors:
+ *   -EBADF	the fd is not open for reading and writing.
+ *   -EINVAL	@flags has unknown bits, a reserved field is not zero,
+ *		@kind or @cache is unknown, or @size is 0.
+ *   -E2BIG	@size is above kubuf_info.max_kbuf_size.
+ *   -EOPNOTSUPP @cache is WC or UNCACHED and this kind cannot have it
+ *		here (see above).
+ *   -ENOSPC	the file already holds kubuf_info.max_kbufs buffers.
+ *   -ENOMEM	no memory, or the memory cgroup's limit is reached.
+ *   -EINTR	a fatal signal arrived while allocating.
+ *
+ * KUBUF_IOC_KBUF_FREE (struct kubuf_id) errors: -EBADF (fd not O_RDWR),
+ * -EINVAL (@flags), -ENOENT (no such buffer in this file: unknown, already
+ * freed, or another file's). It never waits: a mapped buffer is freed
+ * after its last munmap.
  */
 struct kubuf_kbuf_alloc {
 	__u64 size;
