@@ -799,6 +799,101 @@ KT_CASE(compaction_keeps_pins)
 	kubuf_close(k);
 }
 
+static int write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static long read_num(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * KSM merges identical pages; a pinned page must stay where the device
+ * writes, so after ksmd has scanned the range the device's writes are
+ * still what the application sees.
+ */
+KT_CASE(ksm_keeps_pins)
+{
+	struct kubuf *k = dev();
+	size_t len = 64 * PG;
+	char *p = map_anon(len, PROT_READ | PROT_WRITE);
+	char *twin = map_anon(len, PROT_READ | PROT_WRITE);
+	long scans;
+	uint32_t id;
+	int i;
+
+	memset(p, 0x33, len);
+	memset(twin, 0x33, len);
+	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, len, RW, &id), 0);
+	KT_OK(madvise(p, len, MADV_MERGEABLE));
+	KT_OK(madvise(twin, len, MADV_MERGEABLE));
+	KT_OK(write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000"));
+	KT_OK(write_str("/sys/kernel/mm/ksm/sleep_millisecs", "1"));
+	scans = read_num("/sys/kernel/mm/ksm/full_scans");
+	KT_OK(write_str("/sys/kernel/mm/ksm/run", "1"));
+	for (i = 0; i < 1000 && read_num("/sys/kernel/mm/ksm/full_scans") < scans + 3; i++)
+		usleep(10000);
+	KT_ASSERT(read_num("/sys/kernel/mm/ksm/full_scans") >= scans + 3);
+	/* ksmd did merge: the unpinned twin pages are shared now. */
+	KT_ASSERT(read_num("/sys/kernel/mm/ksm/pages_sharing") > 0);
+	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 51), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 51), 0);
+	KT_OK(write_str("/sys/kernel/mm/ksm/run", "2"));	/* unmerge, stop */
+	kubuf_close(k);
+}
+
+/*
+ * Memory pressure (another process filling most of free memory, page
+ * cache dropped, compaction) does not take the device's data away.
+ */
+KT_CASE(data_survives_memory_pressure)
+{
+	struct kubuf *k = dev();
+	size_t len = 256 * PG;
+	char *p = map_anon(len, PROT_READ | PROT_WRITE);
+	int status;
+	uint32_t id;
+	pid_t pid;
+
+	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, len, RW, &id), 0);
+	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 61), 0);
+	pid = KT_OK(fork());
+	if (pid == 0) {
+		long avail = sysconf(_SC_AVPHYS_PAGES) * PG / 2;
+		char *m = mmap(NULL, avail, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			_exit(1);
+		for (long i = 0; i < avail; i += PG)
+			m[i] = 1;
+		_exit(write_str("/proc/sys/vm/drop_caches", "3") ||
+		      write_str("/proc/sys/vm/compact_memory", "1"));
+	}
+	KT_OK(waitpid(pid, &status, 0));
+	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 61), 0);
+	kubuf_close(k);
+}
+
 /* fork: the parent keeps the device's writes, the child never sees them. */
 KT_CASE(fork_parent_keeps_writes)
 {
