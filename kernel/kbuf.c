@@ -402,15 +402,9 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	kb->flags = arg.flags;
 	kb->nr_pages = PAGE_ALIGN(arg.size) >> PAGE_SHIFT;
 
-	/* Reserve the slot first: a full file allocates nothing. */
-	mutex_lock(&kf->lock);
-	if (kf->nr_kbufs >= KUBUF_MAX_KBUFS) {
-		mutex_unlock(&kf->lock);
-		ret = -ENOSPC;
+	ret = kubuf_file_reserve(kf, &kf->nr_kbufs, KUBUF_MAX_KBUFS);
+	if (ret)
 		goto err_free;
-	}
-	kf->nr_kbufs++;
-	mutex_unlock(&kf->lock);
 
 	ret = kubuf_kbuf_alloc_mem(kb);
 	if (ret)
@@ -448,9 +442,7 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	return 0;
 
 err_slot:
-	mutex_lock(&kf->lock);
-	kf->nr_kbufs--;
-	mutex_unlock(&kf->lock);
+	kubuf_file_unreserve(kf, &kf->nr_kbufs);
 err_free:
 	kfree(kb);
 	return ret;
@@ -459,20 +451,20 @@ err_free:
 static int kubuf_kbuf_free(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_kbuf *kb;
-	struct kubuf_id arg;
+	u32 id;
+	int ret;
 
-	if (copy_from_user(&arg, argp, sizeof(arg)))
-		return -EFAULT;
-	if (arg.flags)
-		return -EINVAL;
+	ret = kubuf_id_from_user(argp, &id);
+	if (ret)
+		return ret;
 
 	mutex_lock(&kf->lock);
-	kb = xa_load(&kf->kbufs, arg.id);
+	kb = xa_load(&kf->kbufs, id);
 	if (!kb) {
 		mutex_unlock(&kf->lock);
 		return -ENOENT;
 	}
-	kubuf_kbuf_unlink(kf, arg.id);
+	kubuf_kbuf_unlink(kf, id);
 	mutex_unlock(&kf->lock);
 
 	/* Freed now, or by the last munmap or device command. */

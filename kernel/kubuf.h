@@ -93,6 +93,9 @@ struct kubuf_file {
 
 void kubuf_file_get(struct kubuf_file *kf);
 void kubuf_file_put(struct kubuf_file *kf);
+int kubuf_file_reserve(struct kubuf_file *kf, u32 *nr, u32 max);
+void kubuf_file_unreserve(struct kubuf_file *kf, u32 *nr);
+int kubuf_id_from_user(const void __user *argp, u32 *id);
 
 /* A state-changing call needs an fd opened for reading and writing. */
 static inline bool kubuf_file_writable(const struct file *file)

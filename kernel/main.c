@@ -113,6 +113,45 @@ void kubuf_file_put(struct kubuf_file *kf)
 	kref_put(&kf->ref, kubuf_file_free);
 }
 
+/*
+ * Take one of the @max object slots of @kf counted by @nr (nr_ubufs,
+ * nr_kbufs) before any costly work, so a full file pins or allocates
+ * nothing. -ENOSPC when none is left.
+ */
+int kubuf_file_reserve(struct kubuf_file *kf, u32 *nr, u32 max)
+{
+	int ret = 0;
+
+	mutex_lock(&kf->lock);
+	if (*nr >= max)
+		ret = -ENOSPC;
+	else
+		(*nr)++;
+	mutex_unlock(&kf->lock);
+	return ret;
+}
+
+/* Give back a slot taken by kubuf_file_reserve() for an object not made. */
+void kubuf_file_unreserve(struct kubuf_file *kf, u32 *nr)
+{
+	mutex_lock(&kf->lock);
+	(*nr)--;
+	mutex_unlock(&kf->lock);
+}
+
+/* The argument of UNREGISTER and FREE: -EFAULT, -EINVAL for any flag. */
+int kubuf_id_from_user(const void __user *argp, u32 *id)
+{
+	struct kubuf_id arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags)
+		return -EINVAL;
+	*id = arg.id;
+	return 0;
+}
+
 static int kubuf_open(struct inode *inode, struct file *file)
 {
 	struct kubuf_file *kf;

@@ -385,15 +385,9 @@ static int kubuf_ubuf_register(struct kubuf_file *kf, void __user *argp)
 	spin_lock_init(&ub->lock);
 	init_waitqueue_head(&ub->idle);
 
-	/* Reserve the slot first: a full file pins nothing. */
-	mutex_lock(&kf->lock);
-	if (kf->nr_ubufs >= KUBUF_MAX_UBUFS) {
-		mutex_unlock(&kf->lock);
-		ret = -ENOSPC;
+	ret = kubuf_file_reserve(kf, &kf->nr_ubufs, KUBUF_MAX_UBUFS);
+	if (ret)
 		goto err_free;
-	}
-	kf->nr_ubufs++;
-	mutex_unlock(&kf->lock);
 
 	ret = kubuf_ubuf_account(ub);
 	if (ret)
@@ -431,9 +425,7 @@ err_unpin:
 err_unaccount:
 	kubuf_ubuf_unaccount(ub);
 err_slot:
-	mutex_lock(&kf->lock);
-	kf->nr_ubufs--;
-	mutex_unlock(&kf->lock);
+	kubuf_file_unreserve(kf, &kf->nr_ubufs);
 err_free:
 	kfree(ub);
 	return ret;
@@ -442,15 +434,15 @@ err_free:
 static int kubuf_ubuf_unregister(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ubuf *ub;
-	struct kubuf_id arg;
+	u32 id;
+	int ret;
 
-	if (copy_from_user(&arg, argp, sizeof(arg)))
-		return -EFAULT;
-	if (arg.flags)
-		return -EINVAL;
+	ret = kubuf_id_from_user(argp, &id);
+	if (ret)
+		return ret;
 
 	mutex_lock(&kf->lock);
-	ub = xa_erase(&kf->ubufs, arg.id);
+	ub = xa_erase(&kf->ubufs, id);
 	if (!ub) {
 		mutex_unlock(&kf->lock);
 		return -ENOENT;
