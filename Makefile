@@ -29,7 +29,7 @@ SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC   := $(wildcard lib/src/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
 HOST_SRC  := $(wildcard tests/host/*.c)
-HDRS      := include/uapi/linux/kubuf.h lib/include/kubuf.h \
+HDRS      := $(wildcard include/uapi/linux/*.h) lib/include/kubuf.h \
              $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h)
 
 LIB_OBJ   := $(patsubst lib/src/%.c,$(B)/lib/%.o,$(LIB_SRC))

@@ -28,6 +28,7 @@
 
 #include "compat.h"
 #include "../include/uapi/linux/kubuf.h"
+#include "../include/uapi/linux/kubuf_ring.h"
 
 #define KUBUF_MAX_UBUFS		64		/* registrations per file */
 #define KUBUF_MAX_KBUFS		64		/* driver buffers per file */
@@ -47,6 +48,15 @@ static_assert(sizeof(struct kubuf_kbuf_alloc) == 56);
 static_assert(sizeof(struct kubuf_dev_cmd) == 80);
 static_assert(sizeof(struct kubuf_eventfd) == 8);
 static_assert(sizeof(struct kubuf_events) == 24);
+static_assert(sizeof(struct kubuf_ring_attach) == 64);
+static_assert(sizeof(struct kubuf_ring_query) == 72);
+static_assert(sizeof(struct kubuf_stream) == 48);
+static_assert(sizeof(struct kubuf_ring_ctl) == KUBUF_RING_CTL_SIZE);
+static_assert(offsetof(struct kubuf_ring_ctl, tail) == 128);
+static_assert(offsetof(struct kubuf_ring_ctl, magic) == 192);
+static_assert(sizeof(struct kubuf_rec) == 8);
+static_assert(sizeof(struct kubuf_ring_cmd) == 40);
+static_assert(sizeof(struct kubuf_ring_done) == 24);
 
 /**
  * struct kubuf_notify - the shared event of one file (notify.c).
