@@ -313,9 +313,11 @@ static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
 /*
  * Reserve room for a record of @len payload bytes of @type: returns a
  * pointer to its payload (write it, then kubuf_ring_prod_commit()), NULL
- * if the ring is full now (nothing was changed), or NULL with v->err set
- * if the consumer broke the ring. A record larger than the data area can
- * never fit: callers check kubuf_rec_size(len) <= size first.
+ * if the ring is full now (only the padding up to the end of the data
+ * area may have been queued: publish it, so that the consumer can take
+ * it), or NULL with v->err set if the consumer broke the ring. A record
+ * larger than the data area can never fit: callers check
+ * kubuf_rec_size(len) <= size first.
  */
 static __inline__ void *kubuf_ring_prod_reserve(struct kubuf_ring_view *v,
 						__u32 len, __u16 type)
@@ -330,7 +332,7 @@ static __inline__ void *kubuf_ring_prod_reserve(struct kubuf_ring_view *v,
 	if (need > v->size)
 		return (void *)0;
 	space = kubuf_ring_prod_space(v);
-	if (space < 0 || (__u64)space < pad + need)
+	if (space < 0 || (__u64)space < pad)
 		return (void *)0;
 	if (pad) {
 		r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
@@ -339,7 +341,15 @@ static __inline__ void *kubuf_ring_prod_reserve(struct kubuf_ring_view *v,
 		r->flags = 0;
 		at += pad;
 		v->pending += pad;
+		space -= pad;
 	}
+	/*
+	 * Padding is queued even when the record does not fit after it: a
+	 * record larger than half the data area may never fit behind the
+	 * padding, even in an empty ring, but always fits at the start.
+	 */
+	if ((__u64)space < need)
+		return (void *)0;
 	r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
 	r->len = len;
 	r->type = type;
