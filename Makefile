@@ -112,6 +112,7 @@ check: setup
 install: all
 	$(MAKE) -C kernel KDIR=$(KDIR) install
 	install -D -m 0644 include/uapi/linux/kubuf.h $(DESTDIR)$(PREFIX)/include/linux/kubuf.h
+	install -D -m 0644 include/uapi/linux/kubuf_ring.h $(DESTDIR)$(PREFIX)/include/linux/kubuf_ring.h
 	install -D -m 0644 lib/include/kubuf.h $(DESTDIR)$(PREFIX)/include/kubuf.h
 	install -D -m 0644 $(B)/lib/libkubuf.a $(DESTDIR)$(LIBDIR)/libkubuf.a
 	install -D -m 0755 $(B)/lib/libkubuf.so $(DESTDIR)$(LIBDIR)/libkubuf.so.1
