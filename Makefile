@@ -37,6 +37,8 @@ LIB_PIC   := $(patsubst lib/src/%.c,$(B)/lib/%.pic.o,$(LIB_SRC))
 GUEST_BIN := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRC)) \
              $(B)/guest/kubuf
 HOST_BIN  := $(patsubst tests/host/%.c,$(B)/host/%,$(HOST_SRC))
+# The ring's two-thread test, also under ThreadSanitizer and uninstrumented.
+HOST_BIN  += $(B)/host/test_ring-tsan $(B)/host/test_ring-plain
 
 all: userspace $(if $(wildcard $(KDIR)/Makefile),module,module-skip)
 
@@ -82,6 +84,18 @@ $(B)/guest/kubuf: tools/kubuf.c $(B)/lib/libkubuf.a $(HDRS)
 $(B)/host/%: tests/host/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/guest -O1 -g $(WARN) $(SAN) -o $@ $< \
+		$(LIB_SRC) -pthread
+
+# ThreadSanitizer checks the ring's barriers (at half the records: slower).
+$(B)/host/%-tsan: tests/host/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/guest -O1 -g $(WARN) -fsanitize=thread \
+		-DKUBUF_TEST_SCALE=50 -o $@ $< $(LIB_SRC) -pthread
+
+# Uninstrumented and optimized: other timings, other interleavings.
+$(B)/host/%-plain: tests/host/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/guest -O2 -g $(WARN) -o $@ $< \
 		$(LIB_SRC) -pthread
 
 # --- the module ----------------------------------------------------------
