@@ -100,9 +100,11 @@ static void kubuf_file_free(struct kref *ref)
 {
 	struct kubuf_file *kf = container_of(ref, struct kubuf_file, ref);
 
-	WARN_ON(!xa_empty(&kf->ubufs) || !xa_empty(&kf->kbufs));
+	WARN_ON(!xa_empty(&kf->ubufs) || !xa_empty(&kf->kbufs) ||
+		!xa_empty(&kf->rings));
 	xa_destroy(&kf->ubufs);
 	xa_destroy(&kf->kbufs);
+	xa_destroy(&kf->rings);
 	mutex_destroy(&kf->lock);
 	kfree(kf);
 	kubuf_stat_dec(KUBUF_STAT_OPEN_FILES);
@@ -168,6 +170,7 @@ static int kubuf_open(struct inode *inode, struct file *file)
 	mutex_init(&kf->lock);
 	xa_init_flags(&kf->ubufs, XA_FLAGS_ALLOC1);
 	xa_init_flags(&kf->kbufs, XA_FLAGS_ALLOC1);
+	xa_init_flags(&kf->rings, XA_FLAGS_ALLOC1);
 	atomic_set(&kf->nr_cmds, 0);
 	kubuf_notify_init(&kf->notify);
 
@@ -189,6 +192,7 @@ static int kubuf_release(struct inode *inode, struct file *file)
 	struct kubuf_file *kf = file->private_data;
 
 	WRITE_ONCE(kf->released, true);
+	kubuf_ring_release_all(kf);
 	kubuf_ubuf_release_all(kf);
 	kubuf_kbuf_release_all(kf);
 	kubuf_notify_release(&kf->notify);
@@ -204,13 +208,14 @@ static int kubuf_ioctl_get_info(void __user *argp)
 	info.abi_version = KUBUF_ABI_VERSION;
 	info.page_size = PAGE_SIZE;
 	info.features = KUBUF_FEAT_STATS | KUBUF_FEAT_UBUF | KUBUF_FEAT_UCOPY |
-			KUBUF_FEAT_EVENTS | KUBUF_FEAT_DEVICE |
+			KUBUF_FEAT_EVENTS | KUBUF_FEAT_DEVICE | KUBUF_FEAT_RING |
 			kubuf_kbuf_features();
 	info.max_ubufs = KUBUF_MAX_UBUFS;
 	info.max_kbufs = KUBUF_MAX_KBUFS;
 	info.max_ubuf_size = KUBUF_MAX_UBUF_SIZE;
 	info.max_kbuf_size = KUBUF_MAX_KBUF_SIZE;
 	info.nr_stats = KUBUF_STAT_NR;
+	info.max_rings = KUBUF_MAX_RINGS;
 
 	if (copy_to_user(argp, &info, sizeof(info)))
 		return -EFAULT;
@@ -266,6 +271,16 @@ static long kubuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (!kubuf_file_writable(file))
 			return -EBADF;
 		return kubuf_sim_cmd_ioctl(kf, argp);
+	case KUBUF_IOC_RING_QUERY:
+		return kubuf_ring_ioctl(kf, cmd, argp);
+	case KUBUF_IOC_RING_ATTACH:
+	case KUBUF_IOC_RING_DETACH:
+	case KUBUF_IOC_RING_KICK:
+	case KUBUF_IOC_STREAM_START:
+	case KUBUF_IOC_STREAM_STOP:
+		if (!kubuf_file_writable(file))
+			return -EBADF;
+		return kubuf_ring_ioctl(kf, cmd, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}
