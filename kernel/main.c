@@ -11,7 +11,7 @@
  *
  *   struct file --private_data--> kubuf_file --ubufs--> kubuf_ubuf (pins)
  *        ^                         |    ^   \--kbufs--> kubuf_kbuf (pages)
- *        |                         |    |                  ^
+ *        |                         |    |   \--rings--> kubuf_ring (thread)
  *      VMA (vm_file)            notify  +-- kubuf_cmd -----+ (device work)
  *
  * One kubuf_file per open file description, created by open(). release()
@@ -35,7 +35,11 @@
  *   - each VMA holds the kubuf_kbuf it maps (vm_ops open/close), so a
  *     buffer freed while mapped lives until its last munmap;
  *   - each open file holds the module (fops.owner): rmmod fails with
- *     -EBUSY while a file or a mapping remains.
+ *     -EBUSY while a file or a mapping remains;
+ *   - a ring in a driver buffer holds the buffer; a ring in a registration
+ *     holds it only for one burst of its thread at a time (ring.c), and
+ *     dies when the registration is revoked. release() stops every ring's
+ *     thread first, before registrations are revoked.
  *
  * Asynchronous writers are stopped before the memory they write goes: a
  * registration is first marked REVOKED (the device checks between pages),
@@ -47,7 +51,8 @@
  * ----------
  *
  *   kubuf_file.lock (mutex)
- *     kubuf_ubuf.lock (spinlock)
+ *     kubuf_ring.prod_lock (mutex)
+ *       kubuf_ubuf.lock (spinlock)
  *   kubuf_notify.lock (spinlock, leaf; taken in any context, nests in any)
  *
  * Waiting for a registration's users happens under kubuf_file.lock; it is
