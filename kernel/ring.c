@@ -70,7 +70,8 @@
 
 #define KUBUF_RING_BURST_RECS	64		/* records per burst */
 #define KUBUF_RING_BURST_BYTES	SZ_256K		/* payload bytes per burst */
-#define KUBUF_RING_ROOM_NS	(50 * NSEC_PER_USEC)	/* lossless: retry */
+#define KUBUF_RING_ROOM_NS	(50 * NSEC_PER_USEC)	/* lossless: first retry */
+#define KUBUF_RING_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest retry */
 #define KUBUF_RING_MAX_WAKE_US	10000000U
 #define KUBUF_RING_CMD_MAX	(sizeof(struct kubuf_ring_cmd) + \
 				 KUBUF_RCMD_ECHO_MAX)
@@ -103,6 +104,8 @@
  * @stream_state: KUBUF_STREAM_*; @prod_lock.
  * @seq:	the stream's next sequence number; @prod_lock.
  * @start_ns:	when the stream started; @prod_lock.
+ * @room_ns:	lossless stream, ring full: how long to wait before looking
+ *		again; doubles while the consumer makes no room; @prod_lock.
  * @batch:	records published while the consumer was waiting and not
  *		yet announced; @prod_lock.
  * @batch_ns:	when the first of them was published; @prod_lock.
@@ -139,6 +142,7 @@ struct kubuf_ring {
 	u32 stream_state;
 	u64 seq;
 	u64 start_ns;
+	u64 room_ns;
 	u64 batch;
 	u64 batch_ns;
 	bool woken;
@@ -369,11 +373,15 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 
 	if (!full && (r->seq < due || !s->rate))
 		return 0;	/* more is due already */
-	if (full)
-		next = now + KUBUF_RING_ROOM_NS;
-	else
+	if (full) {
+		/* A stalled consumer costs the device less and less. */
+		r->room_ns = nr ? KUBUF_RING_ROOM_NS :
+			     min_t(u64, r->room_ns * 2, KUBUF_RING_ROOM_MAX_NS);
+		next = now + r->room_ns;
+	} else {
 		next = r->start_ns + mul_u64_u64_div_u64(r->seq, NSEC_PER_SEC,
 							 s->rate);
+	}
 	if (r->batch && r->wake_ns)
 		next = min(next, r->batch_ns + r->wake_ns);
 	return next;
@@ -989,6 +997,7 @@ static int kubuf_stream_start(struct kubuf_file *kf, void __user *argp)
 		r->stream = s;
 		r->seq = 0;
 		r->start_ns = ktime_get_ns();
+		r->room_ns = KUBUF_RING_ROOM_NS;
 		WRITE_ONCE(r->stream_state, KUBUF_STREAM_RUNNING);
 	}
 	mutex_unlock(&r->prod_lock);
