@@ -85,7 +85,7 @@
 #define KUBUF_RING_CTL_SIZE	256
 #define KUBUF_RING_ALIGN	64	/* ring start alignment, bytes */
 #define KUBUF_RING_MIN_DATA	256	/* smallest data area, bytes */
-#define KUBUF_RING_MAX_DATA	(1U << 30)	/* largest data area, bytes */
+#define KUBUF_RING_MAX_DATA	0x40000000U	/* largest data area: 1 GiB */
 
 /**
  * struct kubuf_ring_ctl - the control block at the start of a ring.
@@ -212,17 +212,22 @@ struct kubuf_ring_done {
 #ifdef __KERNEL__
 #define kubuf_ring_read(p)		READ_ONCE(*(p))
 #define kubuf_ring_write(p, v)		WRITE_ONCE(*(p), (v))
+/* The reading half of pairs (1) and (2): see the comment at the top. */
 #define kubuf_ring_load_acquire(p)	smp_load_acquire(p)
+/* The writing half of pairs (1) and (2): see the comment at the top. */
 #define kubuf_ring_store_release(p, v)	smp_store_release((p), (v))
 /*
  * Pair (3): a store-release, then a full barrier, then a load-acquire;
  * kubuf_ring_load_after_mb() is only ever used after kubuf_ring_store_mb().
  */
-#define kubuf_ring_store_mb(p, v)		\
-	do {					\
-		smp_store_release((p), (v));	\
-		smp_mb();			\
+#define kubuf_ring_store_mb(p, v)					\
+	do {								\
+		/* release: also pair (1) for head */			\
+		smp_store_release((p), (v));				\
+		/* pair (3): the store above before the load after */	\
+		smp_mb();						\
 	} while (0)
+/* Pair (3), the load: only ever after kubuf_ring_store_mb(). */
 #define kubuf_ring_load_after_mb(p)	smp_load_acquire(p)
 #else
 #define kubuf_ring_read(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
