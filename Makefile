@@ -29,8 +29,10 @@ SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC   := $(wildcard lib/src/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
 HOST_SRC  := $(wildcard tests/host/*.c)
+TOOL_SRC  := $(wildcard tools/*.c)
 HDRS      := $(wildcard include/uapi/linux/*.h) lib/include/kubuf.h \
-             $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h)
+             $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h) \
+             $(wildcard tools/*.h)
 
 LIB_OBJ   := $(patsubst lib/src/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_PIC   := $(patsubst lib/src/%.c,$(B)/lib/%.pic.o,$(LIB_SRC))
@@ -66,8 +68,9 @@ $(B)/lib/kubuf.pc: lib/kubuf.pc.in Makefile
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # --- the kubuf program ---------------------------------------------------
-$(B)/kubuf: tools/kubuf.c $(B)/lib/libkubuf.a $(HDRS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/lib/libkubuf.a -pthread
+$(B)/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(TOOL_SRC) $(B)/lib/libkubuf.a \
+		-pthread
 
 # --- programs that run in the test guests: static, no dependencies --------
 $(B)/guest/%: tests/guest/%.c $(B)/lib/libkubuf.a $(HDRS)
@@ -75,9 +78,9 @@ $(B)/guest/%: tests/guest/%.c $(B)/lib/libkubuf.a $(HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $< \
 		$(B)/lib/libkubuf.a -pthread
 
-$(B)/guest/kubuf: tools/kubuf.c $(B)/lib/libkubuf.a $(HDRS)
+$(B)/guest/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $< \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $(TOOL_SRC) \
 		$(B)/lib/libkubuf.a -pthread
 
 # --- host unit tests: the library's sources, under ASan and UBSan ----------
