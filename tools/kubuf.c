@@ -5,6 +5,7 @@
  *   kubuf info [--json]    the module's ABI version, features and limits
  *   kubuf stat [--json]    the module's counters
  *   kubuf demo             a guided walk through what kubuf does
+ *   kubuf stream [OPTIONS] the device streams records through a ring
  */
 #include <errno.h>
 #include <stdio.h>
@@ -188,6 +189,8 @@ static const struct cmd cmds[] = {
 	{ "info", "show ABI version, features and limits", cmd_info, info_usage },
 	{ "stat", "show the module's counters", cmd_stat, stat_usage },
 	{ "demo", "a guided walk through kubuf", cmd_demo, demo_usage },
+	{ "stream", "stream records through a ring and check them", cmd_stream,
+	  stream_usage },
 	{ "help", "show help for a command", cmd_help, NULL },
 };
 

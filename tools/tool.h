@@ -16,5 +16,21 @@ void print_stats(const struct kubuf_stats *st, int json);
 
 extern const char demo_usage[];
 int cmd_demo(int argc, char **argv);
+extern const char stream_usage[];
+int cmd_stream(int argc, char **argv);
+
+/* Memory a ring can live in: a registration or a mapped driver buffer. */
+struct ring_mem {
+	struct kubuf *k;
+	unsigned int kind;	/* KUBUF_MEM_UBUF or KUBUF_MEM_KBUF */
+	uint32_t id;
+	void *addr;
+	size_t len;
+};
+
+/* @len bytes (rounded up to pages) the device and the program may write. */
+int ring_mem_new(struct kubuf *k, unsigned int kind, size_t len,
+		 struct ring_mem *m);
+void ring_mem_free(struct ring_mem *m);
 
 #endif /* KUBUF_TOOL_H */
