@@ -68,9 +68,11 @@
  *     what it released;
  *   - head read by the consumer must lie in [last head seen, tail +
  *     data_size];
- *   - a record header read by the consumer must be a known type whose
- *     whole size fits both in what was published and before the end of
- *     the data area.
+ *   - a record header read by the consumer must have no flags, a
+ *     payload no longer than the consumer accepts, and a whole size that
+ *     fits both in what was published and before the end of the data
+ *     area; padding is never followed by padding. The type is the
+ *     caller's to check.
  *
  * The module only writes what it produces and never reads back its own
  * records, so scribbling on them can only corrupt the application's view.
@@ -142,7 +144,8 @@ static __inline__ __u64 kubuf_rec_size(__u64 len)
  * struct kubuf_stream_rec - a record of the simulated device's stream.
  * @seq:	0, 1, 2, ... for each record of the stream; a gap means
  *		records were dropped.
- * @csum:	kubuf_stream_csum(seq, data, size) of the data that follows.
+ * @csum:	the checksum of the data that follows: kubuf_checksum() of
+ *		it, continued from kubuf_stream_csum_start(@seq).
  *
  * Followed by the record's data: byte i is kubuf_pattern_byte(seed + seq,
  * i), seed as given to KUBUF_IOC_STREAM_START.
