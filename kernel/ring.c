@@ -361,8 +361,13 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 	}
 
 	if (s->count && r->seq >= s->count) {
-		r->stream_state = KUBUF_STREAM_DONE;
 		kubuf_ring_announce(r, nr, true);
+		/*
+		 * DONE only after the last record is published: pairs with
+		 * the acquire in kubuf_ring_query(), so whoever sees DONE
+		 * finds every record behind head.
+		 */
+		smp_store_release(&r->stream_state, KUBUF_STREAM_DONE);
 		kubuf_ring_signal(r, KUBUF_EVENT_RING_STATE);
 		return KUBUF_RING_IDLE;
 	}
@@ -904,7 +909,7 @@ static int kubuf_ring_query(struct kubuf_file *kf, void __user *argp)
 	q.state = READ_ONCE(r->state);
 	q.error = q.state == KUBUF_RING_BROKEN ? READ_ONCE(r->error) : 0;
 	if (r->dir == KUBUF_RING_TO_APP)
-		q.stream = READ_ONCE(r->stream_state);
+		q.stream = smp_load_acquire(&r->stream_state);	/* see DONE */
 	q.records = READ_ONCE(r->records);
 	q.bytes = READ_ONCE(r->bytes);
 	q.dropped = READ_ONCE(r->dropped);
