@@ -88,8 +88,9 @@ void print_info(const struct kubuf_info *in, int json)
 		       in->abi_version, in->page_size);
 		print_features(stdout, in->features, 1);
 		printf("], \"max_ubufs\": %u, \"max_kbufs\": %u, "
+		       "\"max_rings\": %u, "
 		       "\"max_ubuf_size\": %llu, \"max_kbuf_size\": %llu}\n",
-		       in->max_ubufs, in->max_kbufs,
+		       in->max_ubufs, in->max_kbufs, in->max_rings,
 		       (unsigned long long)in->max_ubuf_size,
 		       (unsigned long long)in->max_kbuf_size);
 		return;
@@ -103,6 +104,7 @@ void print_info(const struct kubuf_info *in, int json)
 	       in->max_ubufs, (unsigned long long)in->max_ubuf_size >> 20);
 	printf("  driver buffers per file %u, up to %llu MiB each\n",
 	       in->max_kbufs, (unsigned long long)in->max_kbuf_size >> 20);
+	printf("  rings per file         %u\n", in->max_rings);
 }
 
 void print_stats(const struct kubuf_stats *st, int json)
