@@ -27,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/kubuf.h>
 
 #define KT_SKIP_STATUS	77
@@ -143,6 +145,30 @@ static inline uint64_t kt_stat(enum kubuf_stat s)
 	return st.counters[s];
 }
 
+/*
+ * A device command on @fd with no source (FILL, CHECKSUM, RESET): the
+ * ioctl's result, errno set; *@result gets CHECKSUM's answer.
+ */
+static inline int kt_dev_cmd(int fd, uint32_t op, uint32_t flags,
+			     uint32_t kind, uint32_t id, uint64_t len,
+			     uint32_t seed, uint64_t *result)
+{
+	struct kubuf_dev_cmd c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.op = op;
+	c.flags = flags;
+	c.kind = kind;
+	c.id = id;
+	c.len = len;
+	c.seed = seed;
+	ret = ioctl(fd, KUBUF_IOC_DEV_CMD, &c);
+	if (!ret && result)
+		*result = c.result;
+	return ret;
+}
+
 /* Fill an output structure with a pattern no valid answer can contain. */
 static inline void kt_poison(void *p, size_t len)
 {
@@ -209,6 +235,23 @@ static inline long long kt_pinned_pages(void)
 	kt_write_file("/proc/sys/vm/stat_refresh", "1");
 	return kt_proc_value("/proc/vmstat", "nr_foll_pin_acquired") -
 	       kt_proc_value("/proc/vmstat", "nr_foll_pin_released");
+}
+
+/* Drop capability @cap from every set of this process: 0, or -1. */
+static inline int kt_drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+	unsigned int bit = 1U << (cap % 32);
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[cap / 32].effective &= ~bit;
+	d[cap / 32].permitted &= ~bit;
+	d[cap / 32].inheritable &= ~bit;
+	return syscall(SYS_capset, &h, d) ? -1 : 0;
 }
 
 /* Sleep @ms milliseconds, all of them, whatever signals arrive. */
