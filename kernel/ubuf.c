@@ -419,11 +419,16 @@ static int kubuf_ubuf_register(struct kubuf_file *kf, void __user *argp)
 	mutex_unlock(&kf->lock);
 
 	if (put_user(id, &uarg->id)) {
-		/* The caller cannot learn the id: undo it all. */
+		/*
+		 * The caller cannot learn the id: undo it all, unless another
+		 * thread guessed the id and unregistered it meanwhile, which
+		 * freed @ub.
+		 */
 		mutex_lock(&kf->lock);
-		xa_erase(&kf->ubufs, id);
-		kubuf_ubuf_revoke(kf, ub);
-		kubuf_ubuf_free(kf, ub);
+		if (xa_cmpxchg(&kf->ubufs, id, ub, NULL, 0) == ub) {
+			kubuf_ubuf_revoke(kf, ub);
+			kubuf_ubuf_free(kf, ub);
+		}
 		mutex_unlock(&kf->lock);
 		return -EFAULT;
 	}

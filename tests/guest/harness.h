@@ -11,6 +11,9 @@
  * Exit status of a case: 0 passed, 1 failed, 77 skipped (with a reason).
  * An assertion that fails prints file, line, the expression and errno,
  * then ends the case: the first failure is the one worth reading.
+ *
+ * A case may leave notes for the record (kt_note()): the guest runner
+ * shows them under the case's TAP line even when it passes.
  */
 #ifndef KUBUF_TEST_HARNESS_H
 #define KUBUF_TEST_HARNESS_H
@@ -18,14 +21,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/kubuf.h>
 
 #define KT_SKIP_STATUS	77
@@ -138,10 +145,146 @@ static inline uint64_t kt_stat(enum kubuf_stat s)
 	return st.counters[s];
 }
 
+/*
+ * A device command on @fd with no source (FILL, CHECKSUM, RESET): the
+ * ioctl's result, errno set; *@result gets CHECKSUM's answer.
+ */
+static inline int kt_dev_cmd(int fd, uint32_t op, uint32_t flags,
+			     uint32_t kind, uint32_t id, uint64_t len,
+			     uint32_t seed, uint64_t *result)
+{
+	struct kubuf_dev_cmd c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.op = op;
+	c.flags = flags;
+	c.kind = kind;
+	c.id = id;
+	c.len = len;
+	c.seed = seed;
+	ret = ioctl(fd, KUBUF_IOC_DEV_CMD, &c);
+	if (!ret && result)
+		*result = c.result;
+	return ret;
+}
+
 /* Fill an output structure with a pattern no valid answer can contain. */
 static inline void kt_poison(void *p, size_t len)
 {
 	memset(p, KT_POISON, len);
+}
+
+/* Write the string @s to @path: 0, or -1 with errno set. */
+static inline int kt_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* Read @path into @buf (@len bytes with the final NUL): 0, or -1. */
+static inline int kt_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The number after @key on a line of @path (/proc/vmstat...), or -1. */
+static inline long long kt_proc_value(const char *path, const char *key)
+{
+	char line[256];
+	long long v = -1;
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) &&
+		    (line[klen] == ' ' || line[klen] == '\t'))
+			v = strtoll(line + klen + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* This process's pinned memory (VmPin), in kB. */
+static inline long kt_vmpin_kb(void)
+{
+	return kt_proc_value("/proc/self/status", "VmPin:");
+}
+
+/* Pages pinned in the whole system: FOLL_PIN acquired minus released. */
+static inline long long kt_pinned_pages(void)
+{
+	/* Fold the per-cpu deltas, or /proc/vmstat lags behind. */
+	kt_write_file("/proc/sys/vm/stat_refresh", "1");
+	return kt_proc_value("/proc/vmstat", "nr_foll_pin_acquired") -
+	       kt_proc_value("/proc/vmstat", "nr_foll_pin_released");
+}
+
+/* Drop capability @cap from every set of this process: 0, or -1. */
+static inline int kt_drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+	unsigned int bit = 1U << (cap % 32);
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[cap / 32].effective &= ~bit;
+	d[cap / 32].permitted &= ~bit;
+	d[cap / 32].inheritable &= ~bit;
+	return syscall(SYS_capset, &h, d) ? -1 : 0;
+}
+
+/* Sleep @ms milliseconds, all of them, whatever signals arrive. */
+static inline void kt_msleep(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * A line for the record, kept even when the case passes (how many failure
+ * points a sweep found, a fuzzer's seed): appended to the file named by
+ * KT_NOTES, which the guest runner shows after the case's TAP line; on
+ * stdout when run by hand.
+ */
+__attribute__((format(printf, 1, 2)))
+static inline void kt_note(const char *fmt, ...)
+{
+	const char *path = getenv("KT_NOTES");
+	FILE *f = path ? fopen(path, "a") : NULL;
+	FILE *out = f ? f : stdout;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	if (f)
+		fclose(f);
+	else
+		fflush(stdout);
 }
 
 static inline int kt_run_one(const struct kt_case *c)

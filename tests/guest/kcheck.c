@@ -30,22 +30,6 @@ static long read_long_file(const char *path)
 	return n > 0 ? strtol(buf, NULL, 10) : -1;
 }
 
-static long long vmstat(const char *key)
-{
-	char line[256];
-	long long v = -1;
-	size_t klen = strlen(key);
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ' ')
-			v = strtoll(line + klen + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /* Returns a description of the first leak, or NULL if all is clean. */
 static const char *check(char *msg, size_t len)
 {
@@ -91,16 +75,7 @@ int main(int argc, char **argv)
 	int tries;
 
 	if (argc == 2 && !strcmp(argv[1], "--pins")) {
-		/* Fold the per-cpu deltas, or /proc/vmstat lags behind. */
-		int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			if (write(fd, "1", 1) != 1)
-				perror("stat_refresh");
-			close(fd);
-		}
-		printf("%lld\n", vmstat("nr_foll_pin_acquired") -
-				 vmstat("nr_foll_pin_released"));
+		printf("%lld\n", kt_pinned_pages());
 		return 0;
 	}
 	if (argc != 1) {

@@ -1009,33 +1009,6 @@ KT_CASE(dev_fill_nowait_free)
 
 /* --- the memory cgroup --------------------------------------------------------- */
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 #define CG_ROOT "/sys/fs/cgroup"
 
 /* Buffers are charged to the caller's memcg: over the limit, -ENOMEM. */
@@ -1051,16 +1024,16 @@ KT_CASE(memcg_limit_enomem)
 	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
 		kt_skip("cannot mount cgroup2 at " CG_ROOT ": %s",
 			strerror(errno));
-	if (read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) ||
+	if (kt_read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) ||
 	    !strstr(buf, "memory"))
 		kt_skip("the cgroup2 memory controller is not available");
-	KT_OK(write_file(CG_ROOT "/cgroup.subtree_control", "+memory"));
+	KT_OK(kt_write_file(CG_ROOT "/cgroup.subtree_control", "+memory"));
 	snprintf(dir, sizeof(dir), CG_ROOT "/kt_kbuf_%d", getpid());
 	KT_OK(mkdir(dir, 0755));
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
-	KT_OK(write_file(path, "16777216"));
+	KT_OK(kt_write_file(path, "16777216"));
 	snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
-	write_file(path, "0");	/* absent without swap accounting */
+	kt_write_file(path, "0");	/* absent without swap accounting */
 
 	pid = KT_OK(fork());
 	if (pid == 0) {
@@ -1070,7 +1043,7 @@ KT_CASE(memcg_limit_enomem)
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 		snprintf(me, sizeof(me), "%d", getpid());
-		KT_OK(write_file(path, me));
+		KT_OK(kt_write_file(path, me));
 		fd = KT_OK(kt_open_dev(O_RDWR));
 		KT_ERRNO(kbuf_alloc(fd, 64 << 20, KUBUF_KBUF_PAGES, 0, 0, &a),
 			 ENOMEM);
@@ -1086,7 +1059,7 @@ KT_CASE(memcg_limit_enomem)
 	KT_ASSERT_EQ(WEXITSTATUS(status), 0);
 
 	snprintf(path, sizeof(path), "%s/memory.events", dir);
-	KT_OK(read_file(path, buf, sizeof(buf)));
+	KT_OK(kt_read_file(path, buf, sizeof(buf)));
 	s = strstr(buf, "oom_kill ");
 	if (s)
 		oom_kill = strtoll(s + 9, NULL, 10);

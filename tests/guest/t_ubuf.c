@@ -36,20 +36,6 @@ static void *map_anon(size_t len, int prot)
 	return p;
 }
 
-static long vmpin_kb(void)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	KT_ASSERT(f != NULL);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmPin:", 6))
-			v = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static int reg_raw(int fd, uint64_t addr, uint64_t len, uint32_t access)
 {
 	struct kubuf_ubuf_reg r;
@@ -81,7 +67,7 @@ KT_CASE(register_fill_verify)
 	struct kubuf *k = dev();
 	size_t len = 64 * PG;
 	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
-	long pin0 = vmpin_kb();
+	long pin0 = kt_vmpin_kb();
 	struct kubuf_ubuf_query q;
 	uint32_t id;
 
@@ -89,7 +75,7 @@ KT_CASE(register_fill_verify)
 	KT_ASSERT(id != 0);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 1);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 64);
-	KT_ASSERT_EQ(vmpin_kb(), pin0 + 64 * 4);
+	KT_ASSERT_EQ(kt_vmpin_kb(), pin0 + 64 * 4);
 
 	kt_poison(&q, sizeof(q));
 	KT_ASSERT_EQ(kubuf_ubuf_query(k, id, &q), 0);
@@ -104,7 +90,7 @@ KT_CASE(register_fill_verify)
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 7), 0);
 	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
-	KT_ASSERT_EQ(vmpin_kb(), pin0);
+	KT_ASSERT_EQ(kt_vmpin_kb(), pin0);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	/* Device writes survive unregistering: pages released dirty. */
 	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7), 0);
@@ -297,7 +283,7 @@ KT_CASE(register_hugetlb_mid_page)
 {
 	struct kubuf *k = dev();
 	size_t huge = 2UL << 20;
-	long pin0 = vmpin_kb();
+	long pin0 = kt_vmpin_kb();
 	char *p;
 
 	KT_OK(set_hugepages(4));
@@ -308,7 +294,7 @@ KT_CASE(register_hugetlb_mid_page)
 		kt_fail(__FILE__, __LINE__, "no huge pages for MAP_HUGETLB");
 	}
 	fill_and_verify(k, p + 3 * PG + 17, huge, 21);
-	KT_ASSERT_EQ(vmpin_kb(), pin0);
+	KT_ASSERT_EQ(kt_vmpin_kb(), pin0);
 	munmap(p, 2 * huge);
 	kubuf_close(k);
 	KT_OK(set_hugepages(0));
@@ -534,7 +520,7 @@ KT_CASE(close_releases_all)
 {
 	struct kubuf *k = dev();
 	char *p = map_anon(32 * PG, PROT_READ | PROT_WRITE);
-	long pin0 = vmpin_kb();
+	long pin0 = kt_vmpin_kb();
 	uint32_t id;
 	int i;
 
@@ -544,7 +530,7 @@ KT_CASE(close_releases_all)
 	kubuf_close(k);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
-	KT_ASSERT_EQ(vmpin_kb(), pin0);
+	KT_ASSERT_EQ(kt_vmpin_kb(), pin0);
 }
 
 static void wait_counters_zero(void)
