@@ -264,6 +264,20 @@ static inline void kt_msleep(unsigned int ms)
 }
 
 /*
+ * This case may make the OOM killer kill (a memory cgroup at its limit):
+ * the guest runner then takes the OOM killer's reports, whose stack dump
+ * would fail the case, out of its kernel log before checking it.
+ */
+static inline void kt_expect_oom(void)
+{
+	const char *path = getenv("KT_EXPECT_OOM");
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * A line for the record, kept even when the case passes (how many failure
  * points a sweep found, a fuzzer's seed): appended to the file named by
  * KT_NOTES, which the guest runner shows after the case's TAP line; on
