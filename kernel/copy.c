@@ -82,7 +82,13 @@ int kubuf_copy_ioctl(struct kubuf_file *kf, void __user *argp)
 			sum = kubuf_checksum(sum, bounce, n);
 		}
 		done += n;
-		if (signal_pending(current)) {
+		/*
+		 * Only a fatal signal stops the copy: a handled one would
+		 * make the call fail, or restart it from the start, as often
+		 * as the application's timer fires, and a long copy would
+		 * never finish. The longest copy is a bounded amount of work.
+		 */
+		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}

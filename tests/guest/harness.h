@@ -14,12 +14,18 @@
  *
  * A case may leave notes for the record (kt_note()): the guest runner
  * shows them under the case's TAP line even when it passes.
+ *
+ * With KUBUF_SIGNAL_STORM=1 in the environment, every case and every
+ * process it forks takes a SIGALRM each millisecond, handled by a no-op
+ * with SA_RESTART (see kt_storm_start()).
  */
 #ifndef KUBUF_TEST_HARNESS_H
 #define KUBUF_TEST_HARNESS_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,6 +271,20 @@ static inline void kt_msleep(unsigned int ms)
 }
 
 /*
+ * This case may make the OOM killer kill (a memory cgroup at its limit):
+ * the guest runner then takes the OOM killer's reports, whose stack dump
+ * would fail the case, out of its kernel log before checking it.
+ */
+static inline void kt_expect_oom(void)
+{
+	const char *path = getenv("KT_EXPECT_OOM");
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * A line for the record, kept even when the case passes (how many failure
  * points a sweep found, a fuzzer's seed): appended to the file named by
  * KT_NOTES, which the guest runner shows after the case's TAP line; on
@@ -287,8 +308,50 @@ static inline void kt_note(const char *fmt, ...)
 		fflush(stdout);
 }
 
+/*
+ * The signal storm. A restartable system call must come through a
+ * handled signal as if nothing happened; one that fails with EINTR
+ * instead is either a test that must retry (poll, nanosleep and a few
+ * others never restart) or a module that returns -EINTR where it should
+ * let the call restart. Interval timers are not inherited by fork(), so
+ * every child arms its own.
+ */
+static inline void kt_storm_handler(int sig)
+{
+	(void)sig;
+}
+
+static inline void kt_storm_arm(void)
+{
+	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static inline bool kt_storm_wanted(void)
+{
+	const char *s = getenv("KUBUF_SIGNAL_STORM");
+
+	return s && *s && strcmp(s, "0");
+}
+
+static inline void kt_storm_start(void)
+{
+	struct sigaction sa;
+
+	if (!kt_storm_wanted())
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kt_storm_handler;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	pthread_atfork(NULL, NULL, kt_storm_arm);
+	kt_storm_arm();
+}
+
 static inline int kt_run_one(const struct kt_case *c)
 {
+	kt_storm_start();
 	c->fn();
 	return 0;
 }

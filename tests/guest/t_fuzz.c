@@ -294,7 +294,7 @@ static const int E_REGISTER[] = { EBADF, EINVAL, E2BIG, EFAULT, EOPNOTSUPP,
 				  ENOMEM, ENOSPC, 0 };
 static const int E_ID[] = { EBADF, EINVAL, ENOENT, EFAULT, 0 };
 static const int E_QUERY[] = { EINVAL, ENOENT, EFAULT, 0 };
-static const int E_UCOPY[] = { EINVAL, E2BIG, EFAULT, EINTR, ENOMEM, 0 };
+static const int E_UCOPY[] = { EINVAL, E2BIG, EFAULT, ENOMEM, 0 };
 static const int E_ALLOC[] = { EBADF, EINVAL, E2BIG, EOPNOTSUPP, ENOSPC,
 			       ENOMEM, EFAULT, 0 };
 static const int E_DEV[] = { EBADF, EINVAL, ENOENT, ERANGE, EACCES,
@@ -2302,7 +2302,7 @@ static void op_check_copy(int op)
 	u.len = len;
 	u.seed = seed;
 	ret = ioctl(fd, KUBUF_IOC_UCOPY, &u);
-	if (ret && !resource_errno(ret) && errno != EINTR)
+	if (ret && !resource_errno(ret))
 		check_fail("UCOPY FILL", ret);
 	if (!ret && kubuf_pattern_check(W.scratch, len, seed))
 		check_fail("UCOPY FILL: not the pattern", 0);
@@ -2310,7 +2310,7 @@ static void op_check_copy(int op)
 	u.op = KUBUF_UCOPY_CHECKSUM;
 	u.seed = 0;
 	ret = ioctl(fd, KUBUF_IOC_UCOPY, &u);
-	if (ret && !resource_errno(ret) && errno != EINTR)
+	if (ret && !resource_errno(ret))
 		check_fail("UCOPY CHECKSUM", ret);
 	if (!ret && u.result != kubuf_checksum(KUBUF_CHECKSUM_INIT, W.scratch,
 					       len))

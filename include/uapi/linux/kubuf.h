@@ -260,7 +260,8 @@ struct kubuf_ubuf_query {
  *
  * Errors: -EINVAL (@op, @flags, reserved, @len 0), -E2BIG (@len),
  * -EFAULT (the buffer cannot be read, or written for FILL; FILL may have
- * written part of it), -EINTR (a signal arrived; nothing more is done).
+ * written part of it), -EINTR (a fatal signal arrived; nothing more is
+ * done). Other signals do not interrupt it.
  */
 struct kubuf_ucopy {
 	__u32 op;
