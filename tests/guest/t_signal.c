@@ -40,8 +40,13 @@ static void storm_end(void)
 	struct itimerval it = { { 0, 0 }, { 0, 0 } };
 
 	KT_OK(setitimer(ITIMER_REAL, &it, NULL));
-	/* The calls above did take signals, or this proves nothing. */
-	KT_ASSERT(alarms > 10);
+	/*
+	 * The calls above did take signals, or this proves nothing. How
+	 * many were handled depends on how often a call returned to user
+	 * space (a call that ignores handled signals returns once; on
+	 * PREEMPT_RT timer signals come late), so ask for one at least.
+	 */
+	KT_ASSERT(alarms >= 1);
 }
 
 static char *big_buffer(void)
