@@ -11,13 +11,20 @@
 # usage: tests/vm/run.sh [options]
 #   --mode test|demo|hang   run the tests (default), the demo, or a guest
 #                           that never powers off (to test the timeout)
-#   --lane NAME             run this lane only (repeatable); default: all
-#                           (demo: the first lane)
+#   --lane NAME             run this lane only (repeatable); default: every
+#                           lane of the set (demo: its first lane)
+#   --set NAME              the lanes of kernels.conf in set NAME (default
+#                           main)
 #   --filter GLOB           run only guest cases matching "prog/case"
 #   --host-tests DIR        also run the host unit tests found in DIR
 #   --self-test             also check the runner itself (timeout, log check)
 #   --guest-timeout SECONDS hard limit per guest boot (default 1500)
 #   --test-timeout SECONDS  limit per test case inside the guest (default 120)
+#                           (both are multiplied by a lane's slow=N)
+#   --guest-env KEY=VALUE   pass KEY=VALUE to the guest (repeatable): init
+#                           and every test program see it in their
+#                           environment (through the kernel command line:
+#                           KEY is [A-Za-z_][A-Za-z0-9_]*, no spaces)
 #   --module-src DIR        build the module from DIR instead of kernel/
 #   --bin DIR               guest programs (default build/guest)
 #   --out DIR               results and logs (default build/vm)
@@ -30,6 +37,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=test
 lanes=()
+set=main
+guest_env=
 filter='*'
 host_tests=
 self_test=0
@@ -45,6 +54,11 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--mode) mode=$2; shift ;;
 	--lane) lanes+=("$2"); shift ;;
+	--set) set=$2; shift ;;
+	--guest-env)
+		[[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*$ ]] ||
+			die "--guest-env wants KEY=VALUE, without spaces: $2"
+		guest_env="$guest_env $2"; shift ;;
 	--filter) filter=$2; shift ;;
 	--host-tests) host_tests=$2; shift ;;
 	--self-test) self_test=1 ;;
@@ -67,21 +81,33 @@ summary=$out/summary.tsv
 
 # --- the matrix ---------------------------------------------------------
 
-declare -A lane_image lane_headers lane_cmdline
-all_lanes=()
-while read -r lane image headers extra; do
+declare -A lane_image lane_headers lane_cmdline lane_set lane_slow
+set_lanes=()
+while read -r lane image headers opts extra; do
 	case "$lane" in ''|'#'*) continue ;; esac
-	all_lanes+=("$lane")
 	lane_image[$lane]=$image
 	lane_headers[$lane]=$headers
 	lane_cmdline[$lane]=$extra
+	lane_set[$lane]=main
+	lane_slow[$lane]=1
+	IFS=, read -ra o <<< "$opts"
+	for opt in "${o[@]}"; do
+		case "$opt" in
+		-) ;;
+		set=?*) lane_set[$lane]=${opt#set=} ;;
+		slow=[1-9]|slow=[1-9][0-9]) lane_slow[$lane]=${opt#slow=} ;;
+		*) die "kernels.conf: lane $lane: bad option '$opt'" ;;
+		esac
+	done
+	[ "${lane_set[$lane]}" = "$set" ] && set_lanes+=("$lane")
 done < "$root/tests/vm/kernels.conf"
 
 if [ ${#lanes[@]} -eq 0 ]; then
+	[ ${#set_lanes[@]} -gt 0 ] || die "no lane in set '$set' in kernels.conf"
 	if [ "$mode" = test ]; then
-		lanes=("${all_lanes[@]}")
+		lanes=("${set_lanes[@]}")
 	else
-		lanes=("${all_lanes[0]}")
+		lanes=("${set_lanes[0]}")
 	fi
 fi
 for l in "${lanes[@]}"; do
@@ -101,6 +127,37 @@ resolve_release() {
 	dep=${dep%,}
 	[ -n "$dep" ] || return 1
 	echo "${dep#"$prefix"}"
+}
+
+# lane_kernel LANE: set krel, kimage (what QEMU boots) and kdir (what the
+# module builds against) for LANE; on failure, set note and return 1.
+# An image "build:NAME" is a kernel built here by scripts/build-NAME-kernel.sh
+# (built now unless cached), its headers column is ignored.
+lane_kernel() {
+	local lane=$1 img=${lane_image[$1]} hrel kdir_of script
+	case "$img" in
+	build:*)
+		script=$root/scripts/build-${img#build:}-kernel.sh
+		[ -x "$script" ] || { note="no $script for image $img"; return 1; }
+		"$script" | sed -u 's/^/   /'
+		[ "${PIPESTATUS[0]}" -eq 0 ] ||
+			{ note="building the $img kernel failed"; return 1; }
+		kdir_of=$("$script" --dir) && [ -e "$kdir_of/ok" ] ||
+			{ note="no $img kernel in the cache"; return 1; }
+		krel=$(cat "$kdir_of/release")
+		kimage=$kdir_of/obj/arch/x86/boot/bzImage
+		kdir=$kdir_of/obj
+		return 0 ;;
+	esac
+	krel=$(resolve_release "$img" linux-image-) ||
+		{ note="kernel $img not installed (make setup)"; return 1; }
+	hrel=$(resolve_release "${lane_headers[$lane]}" linux-headers-) ||
+		{ note="headers ${lane_headers[$lane]} not installed"; return 1; }
+	[ "$krel" = "$hrel" ] ||
+		{ note="headers $hrel do not match kernel $krel"; return 1; }
+	kimage=/boot/vmlinuz-$krel
+	kdir=/usr/src/linux-headers-$krel
+	[ -r "$kimage" ] || { note="cannot read $kimage"; return 1; }
 }
 
 # --- accelerator ---------------------------------------------------------
@@ -125,11 +182,12 @@ pick_accel() {
 
 # --- building ------------------------------------------------------------
 
-# build_module RELEASE DIR: kubuf.ko for RELEASE into DIR; 0 if clean.
+# build_module KDIR DIR: kubuf.ko against the kernel tree KDIR into DIR;
+# 0 if clean.
 build_module() {
-	local krel=$1 dir=$2 hdr=/usr/src/linux-headers-$1 log=$2/build.log
-	[ -d "$hdr" ] || { echo "no headers for $krel at $hdr" > "$log"; return 1; }
+	local hdr=$1 dir=$2 log=$2/build.log
 	mkdir -p "$dir/kernel" "$dir/include"
+	[ -d "$hdr" ] || { echo "no kernel tree at $hdr" > "$log"; return 1; }
 	cp -a "$module_src"/. "$dir/kernel/"
 	cp -a "$root/include"/. "$dir/include/"
 	if ! make -C "$hdr" M="$dir/kernel" W=1 modules > "$log" 2>&1; then
@@ -156,44 +214,41 @@ make_initrd() {
 	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) > "$dir/initrd.gz"
 }
 
-# boot LANE ACCEL MODE DIR TIMEOUT: one guest; serial logs in DIR.
+# boot LANE ACCEL MODE DIR TIMEOUT: one guest of kimage (lane_kernel);
+# serial logs in DIR.
 boot() {
-	local lane=$1 acc=$2 gmode=$3 dir=$4 tmo=$5 krel cpu=max
-	krel=$(resolve_release "${lane_image[$lane]}" linux-image-)
+	local lane=$1 acc=$2 gmode=$3 dir=$4 tmo=$5 cpu=max
+	local ttmo=$((test_timeout * ${lane_slow[$1]}))
 	[ "$acc" = kvm ] && cpu=host
 	timeout -k 5 "$tmo" qemu-system-x86_64 \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-machine q35 -accel "$acc" -cpu "$cpu" -smp 2 -m 2G \
 		-serial "file:$dir/console" -serial "file:$dir/tap" \
-		-kernel "/boot/vmlinuz-$krel" -initrd "$dir/initrd.gz" \
+		-kernel "$kimage" -initrd "$dir/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 \
-${lane_cmdline[$lane]} kubuf_mode=$gmode kubuf_timeout=$test_timeout \
-kubuf_filter=$filter" < /dev/null > "$dir/qemu.log" 2>&1
+${lane_cmdline[$lane]} kubuf_mode=$gmode kubuf_timeout=$ttmo \
+kubuf_filter=$filter$guest_env" < /dev/null > "$dir/qemu.log" 2>&1
 }
 
 # --- one lane --------------------------------------------------------------
 
-# record LANE KREL PASSED FAILED NOTE
-record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$summary"; }
+# record LANE KREL PASSED FAILED NOTE [GUEST-SECONDS]
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "${6:-}" \
+		>> "$summary"
+}
 
 run_lane() {
-	local lane=$1 dir=$out/$1 krel hrel rc passed failed note
+	local lane=$1 dir=$out/$1 rc passed failed note=
+	local krel=? kimage kdir gtmo=$((guest_timeout * ${lane_slow[$1]}))
+	local t0=$SECONDS
 	mkdir -p "$dir"
-	krel=$(resolve_release "${lane_image[$lane]}" linux-image-) ||
-		{ record "$lane" "?" 0 1 "kernel ${lane_image[$lane]} not installed (make setup)"; return; }
-	hrel=$(resolve_release "${lane_headers[$lane]}" linux-headers-) ||
-		{ record "$lane" "$krel" 0 1 "headers ${lane_headers[$lane]} not installed"; return; }
-	if [ "$krel" != "$hrel" ]; then
-		record "$lane" "$krel" 0 1 "headers $hrel do not match kernel $krel"
-		return
-	fi
-	[ -r "/boot/vmlinuz-$krel" ] ||
-		{ record "$lane" "$krel" 0 1 "cannot read /boot/vmlinuz-$krel"; return; }
+	lane_kernel "$lane" || { record "$lane" "$krel" 0 1 "$note"; return; }
 
 	: > "$dir/console"
 	: > "$dir/tap"
 	echo "== $lane: Linux $krel: building kubuf.ko (W=1)"
-	if ! build_module "$krel" "$out/kmod/$krel"; then
+	if ! build_module "$kdir" "$out/kmod/$krel"; then
 		sed 's/^/   /' "$out/kmod/$krel/build.log" | tail -n 40
 		record "$lane" "$krel" 0 1 "module build failed or warned"
 		return
@@ -201,8 +256,9 @@ run_lane() {
 	make_initrd "$dir" "$out/kmod/$krel/kernel/kubuf.ko"
 	[ -n "$accel" ] || pick_accel "$lane" "$dir/initrd.gz"
 
-	echo "== $lane: booting Linux $krel ($accel, timeout ${guest_timeout}s)"
-	boot "$lane" "$accel" "$mode" "$dir" "$guest_timeout" &
+	echo "== $lane: booting Linux $krel ($accel, timeout ${gtmo}s)"
+	t0=$SECONDS
+	boot "$lane" "$accel" "$mode" "$dir" "$gtmo" &
 	local guest=$!
 	# Show results as they come; tail ends when the guest does.
 	tail --pid=$guest -s 0.5 -n +1 -F "$dir/tap" 2>/dev/null | tr -d '\r' |
@@ -229,7 +285,7 @@ run_lane() {
 		running=$(grep '^# run: ' "$dir/tap" | tail -n 1)
 		running=${running#\# run: }
 		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-			note="guest timed out after ${guest_timeout}s"
+			note="guest timed out after ${gtmo}s"
 		else
 			note="guest died (qemu exit $rc)"
 		fi
@@ -243,7 +299,8 @@ run_lane() {
 		{ failed=1; note="no test ran"; }
 	local uname
 	uname=$(sed -n 's/^# uname -r: //p' "$dir/tap" | head -n 1)
-	record "$lane" "${uname:-$krel}" "$passed" "$failed" "$note"
+	record "$lane" "${uname:-$krel}" "$passed" "$failed" "$note" \
+		$((SECONDS - t0))
 }
 
 # --- host unit tests -------------------------------------------------------
@@ -326,15 +383,17 @@ for l in "${lanes[@]}"; do
 done
 
 echo
-[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s  %s\n' \
-	lane kernel accel passed failed result
+[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s %6s  %s\n' \
+	lane kernel accel passed failed guest result
 total_pass=0
 total_fail=0
-while IFS=$'\t' read -r lane krel p f note; do
+while IFS=$'\t' read -r lane krel p f note secs; do
 	acc=${accel:-tcg}
 	case "$lane" in host|runner) acc=- ;; esac
-	[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s  %s\n' \
-		"$lane" "$krel" "$acc" "$p" "$f" "$note"
+	gt=-
+	[ -n "$secs" ] && gt=$(printf '%dm%02ds' $((secs / 60)) $((secs % 60)))
+	[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s %6s  %s\n' \
+		"$lane" "$krel" "$acc" "$p" "$f" "$gt" "$note"
 	[ "$mode" != test ] && [ "$note" != ok ] && echo "$lane: $note"
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
