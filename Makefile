@@ -5,8 +5,11 @@
 #   make             the library, the kubuf program, the test programs, and
 #                    the module when the running kernel's headers exist
 #   make test        install what is missing, build, run every test: host
-#                    unit tests and the whole suite in each kernel of
-#                    tests/vm/kernels.conf under QEMU
+#                    unit tests and the whole suite in each kernel of the
+#                    main set of tests/vm/kernels.conf under QEMU
+#   make test-debug  the whole suite in the debug kernel (KASAN, lockdep,
+#                    kmemleak, fault injection), built from Debian's
+#                    linux-source first unless cached
 #   make demo        install what is missing, build, run `kubuf demo` in a VM
 #   make module      the module only (KDIR=... for another kernel)
 #   make install     install module, library, header and program (as root)
@@ -100,6 +103,10 @@ test: setup
 	$(MAKE) userspace
 	bash tests/vm/run.sh --host-tests $(B)/host --self-test
 
+test-debug: setup
+	$(MAKE) userspace
+	bash tests/vm/run.sh --set debug
+
 demo: setup
 	$(MAKE) userspace
 	bash tests/vm/run.sh --mode demo
@@ -125,4 +132,5 @@ clean:
 	rm -rf $(B)
 	-$(MAKE) -C kernel KDIR=$(KDIR) clean 2>/dev/null
 
-.PHONY: all userspace module module-skip setup test demo check install clean
+.PHONY: all userspace module module-skip setup test test-debug demo check \
+	install clean

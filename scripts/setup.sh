@@ -12,6 +12,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(build-essential cpio gzip kmod qemu-system-x86 busybox-static)
 while read -r lane image headers _; do
 	case "$lane" in ''|'#'*) continue ;; esac
+	# build:NAME is a kernel built here (scripts/build-debug-kernel.sh
+	# installs what it needs), not a package.
+	case "$image" in build:*) continue ;; esac
 	pkgs+=("$image" "$headers")
 done < "$here/tests/vm/kernels.conf"
 pkgs+=("$@")

@@ -14,7 +14,7 @@
 #   --lane NAME             run this lane only (repeatable); default: every
 #                           lane of the set (demo: its first lane)
 #   --set NAME              the lanes of kernels.conf in set NAME (default
-#                           main)
+#                           main; "debug" is the debug kernel's)
 #   --filter GLOB           run only guest cases matching "prog/case"
 #   --host-tests DIR        also run the host unit tests found in DIR
 #   --self-test             also check the runner itself (timeout, log check)
@@ -32,6 +32,8 @@
 #   KUBUF_ACCEL=tcg|kvm     force the accelerator (default: KVM only when
 #                           the host has hardware virtualization and a probe
 #                           guest boots with it; TCG otherwise)
+#   KUBUF_CACHE             where kernels built here are kept (see
+#                           scripts/build-debug-kernel.sh)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
