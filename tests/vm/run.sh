@@ -297,6 +297,13 @@ run_lane() {
 	elif [ "$failed" -gt 0 ]; then
 		note=FAILED
 	fi
+	# A result line lost on the way must not hide a failure.
+	local plan
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$dir/tap" | tail -n 1)
+	if [ -n "$plan" ] && [ $((passed + failed)) -ne "$plan" ]; then
+		note="$((passed + failed)) results for a plan of $plan (see console)"
+		failed=$((failed + 1))
+	fi
 	[ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] &&
 		{ failed=1; note="no test ran"; }
 	local uname
