@@ -484,7 +484,6 @@ static void stress(bool pressure)
 			hog = start_hog(hog_mb);
 	}
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < procs; i++) {
 		slots[i].memcg = memcg && i < MEMCG_PROCS;
 		slots[i].pid = fork();
@@ -493,6 +492,8 @@ static void stress(bool pressure)
 		KT_ASSERT(slots[i].pid > 0);
 		setpgid(slots[i].pid, slots[i].pid);
 	}
+	/* The time runs from when all of them are there. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		/* kill -9 one, mid-operation; whoever ended, start anew. */
 		kt_msleep(1 + below(10));
