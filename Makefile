@@ -36,14 +36,18 @@ SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC   := $(wildcard lib/src/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
 HOST_SRC  := $(wildcard tests/host/*.c)
-HDRS      := include/uapi/linux/kubuf.h lib/include/kubuf.h \
-             $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h)
+TOOL_SRC  := $(wildcard tools/*.c)
+HDRS      := $(wildcard include/uapi/linux/*.h) lib/include/kubuf.h \
+             $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h) \
+             $(wildcard tools/*.h)
 
 LIB_OBJ   := $(patsubst lib/src/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_PIC   := $(patsubst lib/src/%.c,$(B)/lib/%.pic.o,$(LIB_SRC))
 GUEST_BIN := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRC)) \
              $(B)/guest/kubuf
 HOST_BIN  := $(patsubst tests/host/%.c,$(B)/host/%,$(HOST_SRC))
+# The ring's two-thread test, also under ThreadSanitizer and uninstrumented.
+HOST_BIN  += $(B)/host/test_ring-tsan $(B)/host/test_ring-plain
 
 all: userspace $(if $(wildcard $(KDIR)/Makefile),module,module-skip)
 
@@ -71,8 +75,9 @@ $(B)/lib/kubuf.pc: lib/kubuf.pc.in Makefile
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # --- the kubuf program ---------------------------------------------------
-$(B)/kubuf: tools/kubuf.c $(B)/lib/libkubuf.a $(HDRS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/lib/libkubuf.a -pthread
+$(B)/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(TOOL_SRC) $(B)/lib/libkubuf.a \
+		-pthread
 
 # --- programs that run in the test guests: static, no dependencies --------
 $(B)/guest/%: tests/guest/%.c $(B)/lib/libkubuf.a $(HDRS)
@@ -80,15 +85,27 @@ $(B)/guest/%: tests/guest/%.c $(B)/lib/libkubuf.a $(HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $< \
 		$(B)/lib/libkubuf.a -pthread
 
-$(B)/guest/kubuf: tools/kubuf.c $(B)/lib/libkubuf.a $(HDRS)
+$(B)/guest/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $< \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $(TOOL_SRC) \
 		$(B)/lib/libkubuf.a -pthread
 
 # --- host unit tests: the library's sources, under ASan and UBSan ----------
 $(B)/host/%: tests/host/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/guest -O1 -g $(WARN) $(SAN) -o $@ $< \
+		$(LIB_SRC) -pthread
+
+# ThreadSanitizer checks the ring's barriers (at half the records: slower).
+$(B)/host/%-tsan: tests/host/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/guest -O1 -g $(WARN) -fsanitize=thread \
+		-DKUBUF_TEST_SCALE=50 -o $@ $< $(LIB_SRC) -pthread
+
+# Uninstrumented and optimized: other timings, other interleavings.
+$(B)/host/%-plain: tests/host/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/guest -O2 -g $(WARN) -o $@ $< \
 		$(LIB_SRC) -pthread
 
 # --- the module ----------------------------------------------------------
@@ -141,6 +158,7 @@ check: setup
 install: all
 	$(MAKE) -C kernel KDIR=$(KDIR) install
 	install -D -m 0644 include/uapi/linux/kubuf.h $(DESTDIR)$(PREFIX)/include/linux/kubuf.h
+	install -D -m 0644 include/uapi/linux/kubuf_ring.h $(DESTDIR)$(PREFIX)/include/linux/kubuf_ring.h
 	install -D -m 0644 lib/include/kubuf.h $(DESTDIR)$(PREFIX)/include/kubuf.h
 	install -D -m 0644 $(B)/lib/libkubuf.a $(DESTDIR)$(LIBDIR)/libkubuf.a
 	install -D -m 0755 $(B)/lib/libkubuf.so $(DESTDIR)$(LIBDIR)/libkubuf.so.1

@@ -342,6 +342,7 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_dev_mem *m)
 	m->len = (u64)kb->nr_pages << PAGE_SHIFT;
 	m->kf = kf;
 	m->kbuf = kb;
+	m->app_write = kb->flags & KUBUF_KBUF_APP_WRITE;
 	return 0;
 }
 

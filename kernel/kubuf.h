@@ -28,12 +28,14 @@
 
 #include "compat.h"
 #include "../include/uapi/linux/kubuf.h"
+#include "../include/uapi/linux/kubuf_ring.h"
 
 #define KUBUF_MAX_UBUFS		64		/* registrations per file */
 #define KUBUF_MAX_KBUFS		64		/* driver buffers per file */
 #define KUBUF_MAX_UBUF_SIZE	SZ_1G		/* bytes per registration */
 #define KUBUF_MAX_KBUF_SIZE	SZ_256M		/* bytes per driver buffer */
 #define KUBUF_MAX_CMDS		64		/* device commands queued per file */
+#define KUBUF_MAX_RINGS		16		/* rings per file */
 
 /* The ABI's layouts: a change here breaks applications. */
 static_assert(sizeof(struct kubuf_info) == 80);
@@ -47,6 +49,15 @@ static_assert(sizeof(struct kubuf_kbuf_alloc) == 56);
 static_assert(sizeof(struct kubuf_dev_cmd) == 80);
 static_assert(sizeof(struct kubuf_eventfd) == 8);
 static_assert(sizeof(struct kubuf_events) == 24);
+static_assert(sizeof(struct kubuf_ring_attach) == 64);
+static_assert(sizeof(struct kubuf_ring_query) == 72);
+static_assert(sizeof(struct kubuf_stream) == 48);
+static_assert(sizeof(struct kubuf_ring_ctl) == KUBUF_RING_CTL_SIZE);
+static_assert(offsetof(struct kubuf_ring_ctl, tail) == 128);
+static_assert(offsetof(struct kubuf_ring_ctl, magic) == 192);
+static_assert(sizeof(struct kubuf_rec) == 8);
+static_assert(sizeof(struct kubuf_ring_cmd) == 40);
+static_assert(sizeof(struct kubuf_ring_done) == 24);
 
 /**
  * struct kubuf_notify - the shared event of one file (notify.c).
@@ -69,10 +80,12 @@ struct kubuf_notify {
  * @lock:	serialises changes to the file's objects (see main.c).
  * @ubufs:	id -> struct kubuf_ubuf, protected by @lock.
  * @kbufs:	id -> struct kubuf_kbuf, protected by @lock.
+ * @rings:	id -> struct kubuf_ring, protected by @lock.
  * @ubuf_next:	cursor for ids of @ubufs, protected by @lock.
  * @kbuf_next:	cursor for ids of @kbufs, protected by @lock.
  * @nr_ubufs:	registrations in @ubufs, protected by @lock.
  * @nr_kbufs:	buffers in @kbufs, protected by @lock.
+ * @nr_rings:	rings in @rings, protected by @lock.
  * @released:	set once by release(): device commands of this file stop.
  * @nr_cmds:	device commands queued or running for this file.
  * @notify:	the file's eventfd, pending events and poll waiters.
@@ -82,10 +95,12 @@ struct kubuf_file {
 	struct mutex lock;		/* see above */
 	struct xarray ubufs;
 	struct xarray kbufs;
+	struct xarray rings;
 	u32 ubuf_next;
 	u32 kbuf_next;
 	u32 nr_ubufs;
 	u32 nr_kbufs;
+	u32 nr_rings;
 	bool released;
 	atomic_t nr_cmds;
 	struct kubuf_notify notify;
@@ -112,6 +127,7 @@ static inline bool kubuf_file_writable(const struct file *file)
  * @kf:		the file the buffer belongs to.
  * @ubuf:	the registration, if the memory is one (else NULL).
  * @kbuf:	the driver buffer, if the memory is one (else NULL).
+ * @app_write:	the application can write the memory too.
  *
  * Got by kubuf_ubuf_dev_get() or kubuf_kbuf_dev_get(); the device checks
  * kubuf_dev_mem_alive() between pages and stops when it turns false, and
@@ -123,6 +139,7 @@ struct kubuf_dev_mem {
 	struct kubuf_file *kf;
 	struct kubuf_ubuf *ubuf;
 	struct kubuf_kbuf *kbuf;
+	bool app_write;
 };
 
 bool kubuf_dev_mem_alive(const struct kubuf_dev_mem *m);
@@ -136,6 +153,8 @@ int kubuf_ubuf_ioctl(struct kubuf_file *kf, struct file *file,
 		     unsigned int cmd, void __user *argp);
 int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
 		       struct kubuf_dev_mem *m);
+int kubuf_ubuf_dev_hold(struct kubuf_file *kf, struct kubuf_ubuf *ub,
+			u32 access, struct kubuf_dev_mem *m);
 bool kubuf_ubuf_dev_alive(const struct kubuf_ubuf *ub);
 void kubuf_ubuf_dev_put(struct kubuf_ubuf *ub);
 void kubuf_ubuf_dev_written(struct kubuf_ubuf *ub, void *addr, u64 len);
@@ -156,6 +175,12 @@ u64 kubuf_kbuf_features(void);
 int kubuf_kbuf_init(void);
 void kubuf_kbuf_exit(void);
 
+/* ring.c: shared rings and the device's stream. */
+int kubuf_ring_ioctl(struct kubuf_file *kf, unsigned int cmd,
+		     void __user *argp);
+void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
+void kubuf_ring_release_all(struct kubuf_file *kf);
+
 /* copy.c: caller-context access and the copying baseline. */
 int kubuf_copy_ioctl(struct kubuf_file *kf, void __user *argp);
 ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf,
@@ -172,6 +197,8 @@ void kubuf_notify_release(struct kubuf_notify *n);
 
 /* sim.c: the simulated device. */
 int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp);
+int kubuf_sim_exec(struct kubuf_file *kf, const struct kubuf_dev_cmd *args,
+		   u64 *result);
 int kubuf_sim_call(int (*fn)(void *arg), void *arg);
 int kubuf_sim_init(void);
 void kubuf_sim_exit(void);

@@ -11,7 +11,7 @@
  *
  *   struct file --private_data--> kubuf_file --ubufs--> kubuf_ubuf (pins)
  *        ^                         |    ^   \--kbufs--> kubuf_kbuf (pages)
- *        |                         |    |                  ^
+ *        |                         |    |   \--rings--> kubuf_ring (thread)
  *      VMA (vm_file)            notify  +-- kubuf_cmd -----+ (device work)
  *
  * One kubuf_file per open file description, created by open(). release()
@@ -35,7 +35,11 @@
  *   - each VMA holds the kubuf_kbuf it maps (vm_ops open/close), so a
  *     buffer freed while mapped lives until its last munmap;
  *   - each open file holds the module (fops.owner): rmmod fails with
- *     -EBUSY while a file or a mapping remains.
+ *     -EBUSY while a file or a mapping remains;
+ *   - a ring in a driver buffer holds the buffer; a ring in a registration
+ *     holds it only for one burst of its thread at a time (ring.c), and
+ *     dies when the registration is revoked. release() stops every ring's
+ *     thread first, before registrations are revoked.
  *
  * Asynchronous writers are stopped before the memory they write goes: a
  * registration is first marked REVOKED (the device checks between pages),
@@ -47,7 +51,8 @@
  * ----------
  *
  *   kubuf_file.lock (mutex)
- *     kubuf_ubuf.lock (spinlock)
+ *     kubuf_ring.prod_lock (mutex)
+ *       kubuf_ubuf.lock (spinlock)
  *   kubuf_notify.lock (spinlock, leaf; taken in any context, nests in any)
  *
  * Waiting for a registration's users happens under kubuf_file.lock; it is
@@ -100,9 +105,11 @@ static void kubuf_file_free(struct kref *ref)
 {
 	struct kubuf_file *kf = container_of(ref, struct kubuf_file, ref);
 
-	WARN_ON(!xa_empty(&kf->ubufs) || !xa_empty(&kf->kbufs));
+	WARN_ON(!xa_empty(&kf->ubufs) || !xa_empty(&kf->kbufs) ||
+		!xa_empty(&kf->rings));
 	xa_destroy(&kf->ubufs);
 	xa_destroy(&kf->kbufs);
+	xa_destroy(&kf->rings);
 	mutex_destroy(&kf->lock);
 	kfree(kf);
 	kubuf_stat_dec(KUBUF_STAT_OPEN_FILES);
@@ -168,6 +175,7 @@ static int kubuf_open(struct inode *inode, struct file *file)
 	mutex_init(&kf->lock);
 	xa_init_flags(&kf->ubufs, XA_FLAGS_ALLOC1);
 	xa_init_flags(&kf->kbufs, XA_FLAGS_ALLOC1);
+	xa_init_flags(&kf->rings, XA_FLAGS_ALLOC1);
 	atomic_set(&kf->nr_cmds, 0);
 	kubuf_notify_init(&kf->notify);
 
@@ -189,6 +197,7 @@ static int kubuf_release(struct inode *inode, struct file *file)
 	struct kubuf_file *kf = file->private_data;
 
 	WRITE_ONCE(kf->released, true);
+	kubuf_ring_release_all(kf);
 	kubuf_ubuf_release_all(kf);
 	kubuf_kbuf_release_all(kf);
 	kubuf_notify_release(&kf->notify);
@@ -204,13 +213,14 @@ static int kubuf_ioctl_get_info(void __user *argp)
 	info.abi_version = KUBUF_ABI_VERSION;
 	info.page_size = PAGE_SIZE;
 	info.features = KUBUF_FEAT_STATS | KUBUF_FEAT_UBUF | KUBUF_FEAT_UCOPY |
-			KUBUF_FEAT_EVENTS | KUBUF_FEAT_DEVICE |
+			KUBUF_FEAT_EVENTS | KUBUF_FEAT_DEVICE | KUBUF_FEAT_RING |
 			kubuf_kbuf_features();
 	info.max_ubufs = KUBUF_MAX_UBUFS;
 	info.max_kbufs = KUBUF_MAX_KBUFS;
 	info.max_ubuf_size = KUBUF_MAX_UBUF_SIZE;
 	info.max_kbuf_size = KUBUF_MAX_KBUF_SIZE;
 	info.nr_stats = KUBUF_STAT_NR;
+	info.max_rings = KUBUF_MAX_RINGS;
 
 	if (copy_to_user(argp, &info, sizeof(info)))
 		return -EFAULT;
@@ -266,6 +276,16 @@ static long kubuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (!kubuf_file_writable(file))
 			return -EBADF;
 		return kubuf_sim_cmd_ioctl(kf, argp);
+	case KUBUF_IOC_RING_QUERY:
+		return kubuf_ring_ioctl(kf, cmd, argp);
+	case KUBUF_IOC_RING_ATTACH:
+	case KUBUF_IOC_RING_DETACH:
+	case KUBUF_IOC_RING_KICK:
+	case KUBUF_IOC_STREAM_START:
+	case KUBUF_IOC_STREAM_STOP:
+		if (!kubuf_file_writable(file))
+			return -EBADF;
+		return kubuf_ring_ioctl(kf, cmd, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}

@@ -158,11 +158,9 @@ static void kubuf_cmd_put(struct kubuf_cmd *c)
 		kfree(c);
 }
 
-static void kubuf_sim_work(struct work_struct *work)
+/* Run a prepared command in the device's context; drop its memory. */
+static void kubuf_sim_run(struct kubuf_cmd *c)
 {
-	struct kubuf_cmd *c = container_of(work, struct kubuf_cmd, work);
-	struct kubuf_file *kf = c->kf;
-
 	switch (c->args.op) {
 	case KUBUF_DEV_FILL:
 		c->status = kubuf_sim_do_fill(c);
@@ -174,11 +172,19 @@ static void kubuf_sim_work(struct work_struct *work)
 		c->status = kubuf_sim_do_copy(c);
 		break;
 	case KUBUF_DEV_RESET:
-		c->status = kubuf_ubuf_revoke_all(kf);
+		c->status = kubuf_ubuf_revoke_all(c->kf);
 		break;
 	}
 	kubuf_dev_mem_put(&c->dst);
 	kubuf_dev_mem_put(&c->src);
+}
+
+static void kubuf_sim_work(struct work_struct *work)
+{
+	struct kubuf_cmd *c = container_of(work, struct kubuf_cmd, work);
+	struct kubuf_file *kf = c->kf;
+
+	kubuf_sim_run(c);
 
 	if (c->args.flags & KUBUF_DEV_NOWAIT)
 		kubuf_notify_event(&kf->notify, KUBUF_EVENT_DONE);
@@ -257,11 +263,64 @@ static int kubuf_sim_check(const struct kubuf_dev_cmd *a)
 	return 0;
 }
 
+/*
+ * Take the memory of validated command @c. Both buffers under one hold
+ * of kf->lock: with a registration held, taking kf->lock again could
+ * wait on an unregister that is waiting for us.
+ */
+static int kubuf_sim_get_mems(struct kubuf_file *kf, struct kubuf_cmd *c)
+{
+	u32 dst_access;
+	int ret = 0;
+
+	mutex_lock(&kf->lock);
+	if (c->args.op != KUBUF_DEV_RESET) {
+		dst_access = c->args.op == KUBUF_DEV_CHECKSUM ?
+			     KUBUF_ACCESS_DEV_READ : KUBUF_ACCESS_DEV_WRITE;
+		ret = kubuf_sim_get_mem(kf, c->args.kind, c->args.id,
+					dst_access, c->args.offset,
+					c->args.len, &c->dst);
+		if (ret)
+			goto out;
+	}
+	if (c->args.op == KUBUF_DEV_COPY) {
+		ret = kubuf_sim_get_mem(kf, c->args.src_kind, c->args.src_id,
+					KUBUF_ACCESS_DEV_READ,
+					c->args.src_offset, c->args.len,
+					&c->src);
+		if (ret)
+			kubuf_dev_mem_put(&c->dst);
+	}
+out:
+	mutex_unlock(&kf->lock);
+	return ret;
+}
+
+/*
+ * Run a command synchronously, from a context that is already the
+ * device's (a ring's thread). Returns its status; CHECKSUM's in *@result.
+ */
+int kubuf_sim_exec(struct kubuf_file *kf, const struct kubuf_dev_cmd *args,
+		   u64 *result)
+{
+	struct kubuf_cmd c = { .kf = kf, .args = *args };
+	int ret;
+
+	ret = kubuf_sim_check(&c.args);
+	if (ret)
+		return ret;
+	ret = kubuf_sim_get_mems(kf, &c);
+	if (ret)
+		return ret;
+	kubuf_sim_run(&c);
+	*result = c.result;
+	return c.status;
+}
+
 int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_dev_cmd __user *uarg = argp;
 	struct kubuf_cmd *c;
-	u32 dst_access;
 	int ret;
 
 	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
@@ -280,32 +339,11 @@ int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp)
 		goto err_count;
 	}
 
-	/*
-	 * Both buffers under one hold of kf->lock: with a registration held,
-	 * taking kf->lock again could wait on an unregister that is waiting
-	 * for us.
-	 */
-	mutex_lock(&kf->lock);
-	if (c->args.op != KUBUF_DEV_RESET) {
-		dst_access = c->args.op == KUBUF_DEV_CHECKSUM ?
-			     KUBUF_ACCESS_DEV_READ : KUBUF_ACCESS_DEV_WRITE;
-		ret = kubuf_sim_get_mem(kf, c->args.kind, c->args.id,
-					dst_access, c->args.offset,
-					c->args.len, &c->dst);
-		if (ret)
-			goto err_unlock;
-	}
-	if (c->args.op == KUBUF_DEV_COPY) {
-		ret = kubuf_sim_get_mem(kf, c->args.src_kind, c->args.src_id,
-					KUBUF_ACCESS_DEV_READ,
-					c->args.src_offset, c->args.len,
-					&c->src);
-		if (ret)
-			goto err_dst;
-	}
-	mutex_unlock(&kf->lock);
-
 	c->kf = kf;
+	ret = kubuf_sim_get_mems(kf, c);
+	if (ret)
+		goto err_count;
+
 	kubuf_file_get(kf);
 	init_completion(&c->done);
 	INIT_WORK(&c->work, kubuf_sim_work);
@@ -326,10 +364,6 @@ int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp)
 	kubuf_cmd_put(c);
 	return ret;
 
-err_dst:
-	kubuf_dev_mem_put(&c->dst);
-err_unlock:
-	mutex_unlock(&kf->lock);
 err_count:
 	atomic_dec(&kf->nr_cmds);
 err_free:

@@ -235,6 +235,7 @@ static bool kubuf_ubuf_revoke(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	}
 	WRITE_ONCE(ub->state, KUBUF_UBUF_REVOKED);
 	spin_unlock(&ub->lock);
+	kubuf_ring_revoked(kf, ub);
 
 	/*
 	 * The device notices at its next page and lets go. The condition is
@@ -302,6 +303,15 @@ int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
 	ub = xa_load(&kf->ubufs, id);
 	if (!ub)
 		return -ENOENT;
+	return kubuf_ubuf_dev_hold(kf, ub, access, m);
+}
+
+/* As kubuf_ubuf_dev_get(), for a registration the caller already knows. */
+int kubuf_ubuf_dev_hold(struct kubuf_file *kf, struct kubuf_ubuf *ub,
+			u32 access, struct kubuf_dev_mem *m)
+{
+	lockdep_assert_held(&kf->lock);
+
 	if ((ub->access & access) != access)
 		return -EACCES;
 
@@ -317,6 +327,7 @@ int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
 	m->len = ub->len;
 	m->kf = kf;
 	m->ubuf = ub;
+	m->app_write = true;
 	return 0;
 }
 

@@ -29,7 +29,7 @@ command -v sparse > /dev/null || bash "$root/scripts/setup.sh" sparse
 
 echo "== checkpatch --strict"
 cp=(perl "$src" --strict --no-tree --terse --show-types --no-signoff -f)
-for f in "$root"/kernel/*.[ch] "$root"/include/uapi/linux/kubuf.h; do
+for f in $(cd "$root" && git ls-files "kernel/*.[ch]" "include/uapi/linux/*.h" | sed "s|^|$root/|"); do
 	case "${f##*/}" in
 	# compat.h exists to hold the version tests checkpatch dislikes.
 	compat.h) "${cp[@]}" --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON "$f" ;;

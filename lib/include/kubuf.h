@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <linux/kubuf.h>
+#include <linux/kubuf_ring.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -107,6 +108,199 @@ int kubuf_kbuf_map(struct kubuf *k, uint32_t id, uint64_t off, size_t len,
 int kubuf_kbuf_unmap(void *addr, size_t len);
 /* End the id; a mapped buffer stays until its last unmap. */
 int kubuf_kbuf_free(struct kubuf *k, uint32_t id);
+
+/*
+ * Shared rings (<linux/kubuf_ring.h>): records between the device and the
+ * application through memory both map, with almost no system calls.
+ *
+ * A struct kubuf_ring is this process's end of one ring: the library's
+ * private view of it (what it trusts), the ring's id, and for a TO_APP
+ * ring that sleeps, an eventfd and an epoll fd. The ring itself lives in
+ * a registration or a driver buffer the caller set up. A ring handle is
+ * used by one thread at a time; the kubuf handle must outlive it.
+ *
+ * Consuming (TO_APP):
+ *
+ *	for (;;) {
+ *		n = kubuf_ring_consume(r, cb, arg, 0);	// no system call
+ *		if (n == 0)
+ *			n = kubuf_ring_wait(r, -1);	// one epoll_wait()
+ *		if (n < 0)
+ *			break;				// -EPROTO, ...
+ *	}
+ *
+ * In the caller's own event loop, use kubuf_ring_fd():
+ *
+ *	if (kubuf_ring_arm(r) == 0)	// say "waiting"; 0: nothing there
+ *		poll / epoll_wait on kubuf_ring_fd(r) with the loop's others
+ *	kubuf_ring_consume(r, cb, arg, 0);	// ends the wait
+ *
+ * Producing (TO_DEV): kubuf_ring_produce() or kubuf_ring_cmd() queue
+ * records (nothing is visible yet); kubuf_ring_submit() publishes them
+ * and kicks the device only if it said it is waiting.
+ */
+struct kubuf_ring;
+
+/**
+ * struct kubuf_ring_opts - what kubuf_ring_attach() makes of the memory.
+ * @dir:	KUBUF_RING_TO_APP or KUBUF_RING_TO_DEV.
+ * @flags:	TO_APP: KUBUF_RING_BUSY_POLL (no eventfd, no wakeups: the
+ *		consumer spins) or 0.
+ * @kind:	KUBUF_MEM_UBUF or KUBUF_MEM_KBUF.
+ * @mem_id:	the registration's or driver buffer's id.
+ * @offset:	where the ring starts in that buffer.
+ * @data_size:	bytes of the data area, a power of two.
+ * @wake_records: TO_APP, not busy-poll: wake after this many records
+ *		(0: 1).
+ * @wake_usecs:	TO_APP, not busy-poll: or after the oldest waited this
+ *		long (0: no time limit).
+ * @reply_ring:	TO_DEV: the TO_APP ring for completions, or NULL.
+ */
+struct kubuf_ring_opts {
+	uint32_t dir;
+	uint32_t flags;
+	uint32_t kind;
+	uint32_t mem_id;
+	uint64_t offset;
+	uint32_t data_size;
+	uint32_t wake_records;
+	uint32_t wake_usecs;
+	struct kubuf_ring *reply_ring;
+};
+
+/**
+ * struct kubuf_ring_counters - what the library did for one ring.
+ * @records:	records consumed (TO_APP) or produced (TO_DEV).
+ * @bytes:	their payload bytes.
+ * @syscalls:	every system call the library made for the ring, from
+ *		attach on: the sum of the four below and the set-up calls.
+ * @ioctls:	ioctls on the ring: attach, query, stream, kicks.
+ * @waits:	epoll_wait() calls (waits and the drains after arm).
+ * @yields:	sched_yield() calls of a busy-polling wait.
+ * @kicks:	KUBUF_IOC_RING_KICK calls (also counted in @ioctls).
+ * @wakeups:	waits that returned with the device's wakeup.
+ */
+struct kubuf_ring_counters {
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t syscalls;
+	uint64_t ioctls;
+	uint64_t waits;
+	uint64_t yields;
+	uint64_t kicks;
+	uint64_t wakeups;
+};
+
+/*
+ * Attach a ring in memory of @k (KUBUF_IOC_RING_ATTACH); @ring_addr is the
+ * caller's address of it (the buffer's address plus @o->offset). Errors as
+ * KUBUF_IOC_RING_ATTACH, -EINVAL for a bad @o, -ENOMEM, or the errno of
+ * eventfd() or epoll_create1().
+ */
+int kubuf_ring_attach(struct kubuf *k, void *ring_addr,
+		      const struct kubuf_ring_opts *o, struct kubuf_ring **rp);
+/* Detach (KUBUF_IOC_RING_DETACH) and free the handle, whatever it returns. */
+int kubuf_ring_detach(struct kubuf_ring *r);
+/* The ring's id, for raw ioctls. */
+uint32_t kubuf_ring_id(const struct kubuf_ring *r);
+
+/*
+ * For each record available (at most @max; 0: no limit), calls
+ * cb(@arg, header, payload), with the payload whole and contiguous, then
+ * releases all of them to the producer at once. Returns the number of
+ * records consumed; the callback's negative return, which stops with that
+ * record not consumed; or -EPROTO when the producer broke the ring
+ * (kubuf_ring_error() says which check failed; the ring is not used
+ * again). -EINVAL on a TO_DEV ring.
+ */
+typedef int (*kubuf_ring_cb)(void *arg, const struct kubuf_rec *rec,
+			     const void *payload);
+int kubuf_ring_consume(struct kubuf_ring *r, kubuf_ring_cb cb, void *arg,
+		       unsigned int max);
+
+/*
+ * Sleep until records are available, at most @timeout_ms (-1: no limit).
+ * Returns > 0 when there are records to consume, 0 when it returned
+ * without any: the timeout passed, or the device signalled a change of
+ * state (the ring left ACTIVE, its stream finished: kubuf_ring_query()),
+ * or, rarely, a late wakeup; -EINTR, -EPROTO, -EINVAL (a TO_DEV ring).
+ * A busy-poll ring spins, yielding the processor now and then.
+ */
+int kubuf_ring_wait(struct kubuf_ring *r, int timeout_ms);
+/*
+ * For the caller's own loop: say "waiting" to the device. Returns > 0 if
+ * records are already there (not waiting: consume them), 0 if the caller
+ * may now sleep until kubuf_ring_fd() is readable, -EPROTO, -EINVAL.
+ */
+int kubuf_ring_arm(struct kubuf_ring *r);
+/* The fd readable after a wakeup (an epoll fd); -EINVAL if the ring has none. */
+int kubuf_ring_fd(const struct kubuf_ring *r);
+
+/*
+ * Queue a record of @len payload bytes and @type (not KUBUF_REC_PAD) in a
+ * TO_DEV ring. -EAGAIN when the ring is full now (consume completions,
+ * submit, and retry), -EMSGSIZE when it can never fit, -EPROTO when the
+ * device broke the ring, -EINVAL.
+ */
+int kubuf_ring_produce(struct kubuf_ring *r, uint16_t type,
+		       const void *payload, uint32_t len);
+/* Queue the command @c, followed by @echo_len bytes of @echo (ECHO). */
+int kubuf_ring_cmd(struct kubuf_ring *r, const struct kubuf_ring_cmd *c,
+		   const void *echo, uint32_t echo_len);
+/*
+ * Publish what was queued, and kick the device (KUBUF_IOC_RING_KICK) only
+ * if it said it is waiting. Returns 1 if it kicked, 0, or -errno.
+ */
+int kubuf_ring_submit(struct kubuf_ring *r);
+
+/* The ring's state as the module sees it (KUBUF_IOC_RING_QUERY). */
+int kubuf_ring_query(struct kubuf_ring *r, struct kubuf_ring_query *q);
+/* KUBUF_RING_ERR_* of the check that failed on this side, or 0. */
+unsigned int kubuf_ring_error(const struct kubuf_ring *r);
+/* What the library did for this ring so far. */
+void kubuf_ring_counters(const struct kubuf_ring *r,
+			 struct kubuf_ring_counters *c);
+
+/*
+ * The simulated device's stream into a TO_APP ring: @s as for
+ * KUBUF_IOC_STREAM_START, its ring_id ignored (the ring's is used).
+ */
+int kubuf_stream_start(struct kubuf_ring *r, const struct kubuf_stream *s);
+int kubuf_stream_stop(struct kubuf_ring *r);
+
+/**
+ * struct kubuf_stream_check - the verifier of a stream's records.
+ * @seed:	the stream's seed.
+ * @rec_size:	the stream's data bytes per record.
+ * @next_seq:	the sequence number expected next.
+ * @records:	valid records seen.
+ * @bytes:	their data bytes.
+ * @missing:	sequence numbers skipped (dropped by the device).
+ * @corrupt:	records that were not valid (see kubuf_stream_verify()).
+ */
+struct kubuf_stream_check {
+	uint32_t seed;
+	uint32_t rec_size;
+	uint64_t next_seq;
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t missing;
+	uint64_t corrupt;
+};
+
+/* Start checking a stream started with @seed and @rec_size. */
+void kubuf_stream_check_init(struct kubuf_stream_check *c, uint32_t seed,
+			     uint32_t rec_size);
+/*
+ * Check one record of the stream: a KUBUF_REC_STREAM of the stream's size
+ * whose sequence number is the next one or later (the gap counted in
+ * @c->missing), whose checksum is kubuf_stream_csum_start(seq) continued
+ * with kubuf_checksum() over the data, and whose data byte i is
+ * kubuf_pattern_byte(seed + seq, i). Returns 0, or -EBADMSG (counted in
+ * @c->corrupt) for a record that is not all of these.
+ */
+int kubuf_stream_verify(struct kubuf_stream_check *c,
+			const struct kubuf_rec *rec, const void *payload);
 
 #ifdef __cplusplus
 }

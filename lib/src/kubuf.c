@@ -229,6 +229,8 @@ static const char *const stat_names[KUBUF_STAT_NR] = {
 	[KUBUF_STAT_KBUF_PAGES]		= "kbuf_pages",
 	[KUBUF_STAT_MAPPINGS]		= "mappings",
 	[KUBUF_STAT_EVENTFD_REFS]	= "eventfd_refs",
+	[KUBUF_STAT_RINGS]		= "rings",
+	[KUBUF_STAT_RING_THREADS]	= "ring_threads",
 };
 
 KUBUF_API const char *kubuf_stat_name(unsigned int stat)
@@ -238,7 +240,7 @@ KUBUF_API const char *kubuf_stat_name(unsigned int stat)
 
 static const char *const feature_names[] = {
 	"stats", "ubuf", "ucopy", "kbuf", "kbuf-dma", "kbuf-wc", "kbuf-uc",
-	"events", "device",
+	"events", "device", "ring",
 };
 
 KUBUF_API const char *kubuf_feature_name(unsigned int bit)

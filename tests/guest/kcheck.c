@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "kubuf.h"
 
 static long read_long_file(const char *path)
 {
@@ -32,10 +33,6 @@ static long read_long_file(const char *path)
 /* Returns a description of the first leak, or NULL if all is clean. */
 static const char *check(char *msg, size_t len)
 {
-	static const char *const names[KUBUF_STAT_NR] = {
-		"open_files", "ubufs", "pinned_pages", "kbufs",
-		"kbuf_pages", "mappings", "eventfd_refs",
-	};
 	struct kubuf_stats st;
 	long ref;
 	int fd, i;
@@ -62,7 +59,7 @@ static const char *check(char *msg, size_t len)
 
 		if (st.counters[i] != want) {
 			snprintf(msg, len, "counter %s is %llu, want %llu",
-				 names[i], (unsigned long long)st.counters[i],
+				 kubuf_stat_name(i), (unsigned long long)st.counters[i],
 				 (unsigned long long)want);
 			return msg;
 		}

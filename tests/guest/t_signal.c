@@ -41,10 +41,12 @@ static void storm_end(void)
 
 	KT_OK(setitimer(ITIMER_REAL, &it, NULL));
 	/*
-	 * The timer fired (signals do not queue: however many times it
-	 * fired during one long call, that call saw one signal pending).
+	 * The calls above did take signals, or this proves nothing. How
+	 * many were handled depends on how often a call returned to user
+	 * space (a call that ignores handled signals returns once; on
+	 * PREEMPT_RT timer signals come late), so ask for one at least.
 	 */
-	KT_ASSERT(alarms > 0);
+	KT_ASSERT(alarms >= 1);
 }
 
 static char *big_buffer(void)

@@ -48,6 +48,7 @@
 #define KUBUF_FEAT_KBUF_UC	_BITULL(6)	/* KUBUF_CACHE_UNCACHED mappings */
 #define KUBUF_FEAT_EVENTS	_BITULL(7)	/* eventfd binding, poll, events */
 #define KUBUF_FEAT_DEVICE	_BITULL(8)	/* the simulated device's commands */
+#define KUBUF_FEAT_RING		_BITULL(9)	/* shared rings and the stream */
 
 /**
  * struct kubuf_info - KUBUF_IOC_GET_INFO: what this module offers.
@@ -59,7 +60,7 @@
  * @max_ubuf_size:	out: largest registration, in bytes.
  * @max_kbuf_size:	out: largest driver buffer, in bytes.
  * @nr_stats:		out: number of meaningful kubuf_stats.counters.
- * @reserved0:		out: zero.
+ * @max_rings:		out: rings attached per open file.
  * @reserved:		out: zero.
  *
  * Errors: only the common ones (-EFAULT). Works on any open fd.
@@ -73,7 +74,7 @@ struct kubuf_info {
 	__u64 max_ubuf_size;
 	__u64 max_kbuf_size;
 	__u32 nr_stats;
-	__u32 reserved0;
+	__u32 max_rings;
 	__u64 reserved[4];
 };
 
@@ -89,6 +90,8 @@ enum kubuf_stat {
 	KUBUF_STAT_KBUF_PAGES,		/* pages allocated for driver buffers */
 	KUBUF_STAT_MAPPINGS,		/* VMAs mapping driver buffers */
 	KUBUF_STAT_EVENTFD_REFS,	/* eventfd contexts held */
+	KUBUF_STAT_RINGS,		/* rings attached */
+	KUBUF_STAT_RING_THREADS,	/* device threads serving rings */
 	KUBUF_STAT_NR			/* number of counters defined */
 };
 
@@ -425,9 +428,23 @@ struct kubuf_dev_cmd {
 	__u64 reserved[2];
 };
 
-/* Events, in kubuf_events.pending. */
-#define KUBUF_EVENT_REVOKED	_BITUL(0)	/* a registration was revoked */
-#define KUBUF_EVENT_DONE	_BITUL(1)	/* a NOWAIT command finished */
+/*
+ * Events, in kubuf_events.pending. Each is raised (the bit set, the file's
+ * eventfd signalled, poll() woken) when:
+ *   REVOKED	the driver revoked a registration (KUBUF_DEV_RESET, or
+ *		KUBUF_RCMD_RESET from a command ring);
+ *   DONE	a KUBUF_DEV_NOWAIT command finished;
+ *   RING_DATA	a ring without an eventfd of its own has records for the
+ *		application and the consumer said it is waiting (see
+ *		<linux/kubuf_ring.h>);
+ *   RING_STATE	a ring left KUBUF_RING_ACTIVE or its stream finished: look
+ *		with KUBUF_IOC_RING_QUERY. A ring with its own eventfd has
+ *		that eventfd signalled too.
+ */
+#define KUBUF_EVENT_REVOKED	_BITUL(0)
+#define KUBUF_EVENT_DONE	_BITUL(1)
+#define KUBUF_EVENT_RING_DATA	_BITUL(2)
+#define KUBUF_EVENT_RING_STATE	_BITUL(3)
 
 /**
  * struct kubuf_eventfd - KUBUF_IOC_SET_EVENTFD: the article's shared event.
@@ -463,6 +480,191 @@ struct kubuf_events {
 	__u32 pending;
 	__u64 reserved[2];
 };
+
+/*
+ * Shared rings: streams of records between the device and the
+ * application through memory both map, with almost no system calls. The
+ * ring itself, its layout and the one implementation both sides use, is
+ * <linux/kubuf_ring.h>; the calls below create and drive one.
+ *
+ * KUBUF_IOC_RING_ATTACH makes [offset, offset + KUBUF_RING_CTL_SIZE +
+ * data_size) of a registration or a driver buffer a ring, and resets its
+ * control block. The memory must allow the device to read and write it
+ * (a registration with both KUBUF_ACCESS_DEV_*, a driver buffer with
+ * KUBUF_KBUF_APP_WRITE, since the application writes its position).
+ *
+ * Directions. KUBUF_RING_TO_APP: the device produces (the stream, the
+ * completions of commands), the application consumes. KUBUF_RING_TO_DEV:
+ * the application produces KUBUF_REC_CMD records, a device thread
+ * consumes and executes them in order and, if the ring names a reply
+ * ring (a TO_APP ring of the same file), produces a KUBUF_REC_DONE
+ * completion there for each.
+ *
+ * Wakeups of the application (TO_APP). The device wakes the consumer only
+ * when it said it is waiting, and then only once @wake_records records
+ * are unannounced, or the oldest of them is @wake_usecs old (0: no time
+ * limit), or the stream ends, whichever comes first; a completion wakes
+ * at once. The wakeup signals @eventfd, or, if it is -1, raises
+ * KUBUF_EVENT_RING_DATA on the file. With KUBUF_RING_BUSY_POLL the device
+ * never wakes the consumer (it must poll).
+ *
+ * Wakeups of the device (TO_DEV). The device thread consumes until the
+ * ring is empty, then says it is waiting and sleeps; the application,
+ * after publishing, calls KUBUF_IOC_RING_KICK only if it sees the device
+ * waiting. A busy command ring costs no system call.
+ *
+ * Lifetime. A ring lives until KUBUF_IOC_RING_DETACH or the release of the
+ * file, which first stop the device's threads of the ring. It becomes
+ * KUBUF_RING_DEAD (the device stops using it; KUBUF_EVENT_RING_STATE) when
+ * its registration is revoked or unregistered; a ring in a driver buffer
+ * keeps the buffer's memory alive until it is detached, even if the
+ * buffer is freed. It becomes KUBUF_RING_BROKEN (same) when the device
+ * finds an impossible value in it (KUBUF_RING_ERR_*): a hostile or buggy
+ * application can break its own ring, never the module or another file.
+ * Rings may overlap each other or other data; they then corrupt each
+ * other's contents, which is the application's loss only.
+ */
+#define KUBUF_RING_TO_APP	1	/* the device produces */
+#define KUBUF_RING_TO_DEV	2	/* the application produces commands */
+
+#define KUBUF_RING_BUSY_POLL	_BITUL(0)	/* TO_APP: never wake the consumer */
+
+/**
+ * struct kubuf_ring_attach - KUBUF_IOC_RING_ATTACH.
+ * @dir:	in: KUBUF_RING_TO_APP or KUBUF_RING_TO_DEV.
+ * @flags:	in: TO_APP: KUBUF_RING_BUSY_POLL or 0; TO_DEV: 0.
+ * @kind:	in: KUBUF_MEM_UBUF or KUBUF_MEM_KBUF.
+ * @mem_id:	in: the registration's or driver buffer's id.
+ * @offset:	in: where the ring starts in the buffer; the ring's address
+ *		must be a multiple of KUBUF_RING_ALIGN.
+ * @data_size:	in: bytes of the data area: a power of two from
+ *		KUBUF_RING_MIN_DATA to KUBUF_RING_MAX_DATA.
+ * @eventfd:	in: TO_APP: an eventfd to signal, or -1 (the file's event).
+ *		TO_DEV: -1.
+ * @wake_records: in: TO_APP: at least 1 (0 with KUBUF_RING_BUSY_POLL).
+ *		TO_DEV: 0.
+ * @wake_usecs:	in: TO_APP: 0 (no time limit) to 10000000; 0 with
+ *		KUBUF_RING_BUSY_POLL. TO_DEV: 0.
+ * @reply_id:	in: TO_DEV: the TO_APP ring for completions, or 0. TO_APP: 0.
+ * @id:		out: the ring's id in this file (never 0).
+ * @reserved:	in: must be zero.
+ *
+ * Errors:
+ *   -EBADF	the fd is not open for reading and writing; @eventfd is not
+ *		an open descriptor.
+ *   -EINVAL	a field above out of its range, a field unused by @dir not
+ *		as stated, the ring's address misaligned, @eventfd not an
+ *		eventfd, @reply_id a ring of the wrong direction.
+ *   -ENOENT	no such buffer, or no such reply ring, in this file.
+ *   -ESHUTDOWN	the registration was revoked.
+ *   -EACCES	the memory does not let both sides write it (see above).
+ *   -ERANGE	the ring runs past the end of the buffer.
+ *   -ENOSPC	the file already holds kubuf_info.max_rings rings.
+ *   -ENOMEM	no memory.
+ */
+struct kubuf_ring_attach {
+	__u32 dir;
+	__u32 flags;
+	__u32 kind;
+	__u32 mem_id;
+	__u64 offset;
+	__u32 data_size;
+	__s32 eventfd;
+	__u32 wake_records;
+	__u32 wake_usecs;
+	__u32 reply_id;
+	__u32 id;
+	__u64 reserved[2];
+};
+
+/* States in kubuf_ring_query.state. */
+#define KUBUF_RING_ACTIVE	1	/* in use */
+#define KUBUF_RING_BROKEN	2	/* an impossible value was found */
+#define KUBUF_RING_DEAD		3	/* its memory was revoked */
+
+/* States of a TO_APP ring's stream, in kubuf_ring_query.stream. */
+#define KUBUF_STREAM_IDLE	0	/* never started, or stopped */
+#define KUBUF_STREAM_RUNNING	1
+#define KUBUF_STREAM_DONE	2	/* produced (or dropped) all its records */
+
+/**
+ * struct kubuf_ring_query - KUBUF_IOC_RING_QUERY: one ring's state.
+ * @id:		in: the ring.
+ * @flags:	in: must be zero.
+ * @state:	out: KUBUF_RING_*.
+ * @error:	out: KUBUF_RING_ERR_* when BROKEN, else 0.
+ * @dir:	out: as attached.
+ * @stream:	out: TO_APP: KUBUF_STREAM_*; TO_DEV: 0.
+ * @records:	out: records the device produced (TO_APP) or consumed.
+ * @bytes:	out: payload bytes of those records.
+ * @dropped:	out: TO_APP: records the stream dropped, the ring being full.
+ * @wakeups:	out: TO_APP: times the device woke the consumer.
+ *		TO_DEV: times a kick woke the device.
+ * @reserved:	out: zero.
+ *
+ * Errors: -EINVAL (@flags), -ENOENT (no such ring in this file).
+ */
+struct kubuf_ring_query {
+	__u32 id;
+	__u32 flags;
+	__u32 state;
+	__u32 error;
+	__u32 dir;
+	__u32 stream;
+	__u64 records;
+	__u64 bytes;
+	__u64 dropped;
+	__u64 wakeups;
+	__u64 reserved[2];
+};
+
+#define KUBUF_STREAM_LOSSLESS	_BITUL(0)	/* wait for room, never drop */
+#define KUBUF_STREAM_MAX_REC	65536		/* data bytes per record */
+
+/**
+ * struct kubuf_stream - KUBUF_IOC_STREAM_START: the device streams records
+ * into a TO_APP ring, like a data-acquisition card.
+ * @ring_id:	in: the ring.
+ * @flags:	in: KUBUF_STREAM_LOSSLESS or 0.
+ * @rec_size:	in: data bytes per record, 0 to KUBUF_STREAM_MAX_REC; each
+ *		record is a struct kubuf_stream_rec and then the data.
+ * @seed:	in: the data's pattern seed (see struct kubuf_stream_rec).
+ * @rate:	in: records per second; 0: as fast as the consumer takes
+ *		them, which needs KUBUF_STREAM_LOSSLESS.
+ * @count:	in: records to stream (produced plus dropped); 0: until
+ *		stopped.
+ * @reserved:	in: must be zero.
+ *
+ * Record i is due at start + i / @rate. When it does not fit, it is
+ * dropped (counted in the ring's dropped, its sequence number skipped),
+ * or, LOSSLESS, the device waits for room. KUBUF_IOC_STREAM_STOP (struct
+ * kubuf_id: the ring) stops the stream; detach and release stop it too.
+ *
+ * Errors: -EBADF (fd not O_RDWR), -EINVAL (@flags, reserved, @rec_size,
+ * @rate 0 without LOSSLESS, the ring is TO_DEV), -ENOENT (no such ring),
+ * -E2BIG (a record would not fit in the ring's data area), -EBUSY (a
+ * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE),
+ * -ENOMEM. STOP errors: -EBADF, -EINVAL (@flags, TO_DEV ring), -ENOENT.
+ */
+struct kubuf_stream {
+	__u32 ring_id;
+	__u32 flags;
+	__u32 rec_size;
+	__u32 seed;
+	__u64 rate;
+	__u64 count;
+	__u64 reserved[2];
+};
+
+/*
+ * KUBUF_IOC_RING_DETACH (struct kubuf_id): stop the ring's device threads
+ * and forget the ring; its memory is the application's again. A command
+ * ring naming it as reply ring produces no more completions. Errors:
+ * -EBADF, -EINVAL (@flags), -ENOENT.
+ *
+ * KUBUF_IOC_RING_KICK (struct kubuf_id): wake the device thread of a
+ * TO_DEV ring. Errors: -EBADF, -EINVAL (@flags, a TO_APP ring), -ENOENT.
+ */
 
 /*
  * The device's data pattern and checksum, shared by the module, the
@@ -503,5 +705,12 @@ static __inline__ __u64 kubuf_checksum(__u64 sum, const void *buf, __u64 len)
 #define KUBUF_IOC_KBUF_FREE	_IOW(KUBUF_IOC_MAGIC, 0x21, struct kubuf_id)
 
 #define KUBUF_IOC_DEV_CMD	_IOWR(KUBUF_IOC_MAGIC, 0x30, struct kubuf_dev_cmd)
+
+#define KUBUF_IOC_RING_ATTACH	_IOWR(KUBUF_IOC_MAGIC, 0x40, struct kubuf_ring_attach)
+#define KUBUF_IOC_RING_DETACH	_IOW(KUBUF_IOC_MAGIC, 0x41, struct kubuf_id)
+#define KUBUF_IOC_RING_QUERY	_IOWR(KUBUF_IOC_MAGIC, 0x42, struct kubuf_ring_query)
+#define KUBUF_IOC_RING_KICK	_IOW(KUBUF_IOC_MAGIC, 0x43, struct kubuf_id)
+#define KUBUF_IOC_STREAM_START	_IOW(KUBUF_IOC_MAGIC, 0x44, struct kubuf_stream)
+#define KUBUF_IOC_STREAM_STOP	_IOW(KUBUF_IOC_MAGIC, 0x45, struct kubuf_id)
 
 #endif /* _UAPI_LINUX_KUBUF_H */

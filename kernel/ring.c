@@ -1,0 +1,1047 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared rings: the device and the application stream records to each
+ * other through memory both map, with the protocol and checks of
+ * include/uapi/linux/kubuf_ring.h (one implementation, shared with
+ * libkubuf). This file gives each ring its memory, its device thread and
+ * its wakeups.
+ *
+ * Object model
+ * ------------
+ *
+ *   kubuf_file --rings--> kubuf_ring --ubuf--> kubuf_ubuf  (looked up)
+ *                            |   \----kmem--> kubuf_kbuf   (kref held)
+ *                            +-- thread (one per ring, attach to detach)
+ *                            +-- evfd (eventfd_ctx, one reference)
+ *
+ * A ring lives in the file's xarray from ATTACH to DETACH or release.
+ * Its thread is created at attach and stopped (kthread_stop) before the
+ * ring is freed, always without kubuf_file.lock held, since the thread
+ * takes that lock; nothing else refers to a ring outside kubuf_file.lock.
+ *
+ *   TO_APP: the thread is the stream (a data-acquisition card): it
+ *           produces the records that are due, then sleeps until the next
+ *           is due, or until the time a batched wakeup must go out.
+ *   TO_DEV: the thread consumes commands, runs each (kubuf_sim_exec) and
+ *           produces its completion into the reply ring; when the ring is
+ *           empty it says it is waiting and sleeps until kicked.
+ *
+ * Memory. A ring in a driver buffer holds a reference on the buffer for
+ * its whole life (kmem): freeing the buffer does not free the memory, so
+ * its kernel address stays valid. A ring in a registration cannot: a
+ * registration's device users block its revocation. So the thread takes
+ * the registration's device reference (kubuf_ubuf_dev_hold) for one
+ * bounded burst at a time, under kubuf_file.lock, through ring->ubuf, and
+ * revocation (kubuf_ring_revoked, under the same lock) clears ring->ubuf
+ * and marks the ring DEAD, then waits for the burst to notice.
+ *
+ * Trust. Every value read from the ring goes through the checks of
+ * kubuf_ring.h; a command is copied out of the ring before it is looked
+ * at. A failed check marks the ring BROKEN and the thread stops using it.
+ * Each burst is bounded (records, bytes), so no application can keep a
+ * thread in a loop.
+ *
+ * Lock order
+ * ----------
+ *
+ *   kubuf_file.lock
+ *     kubuf_ring.prod_lock (TO_APP: the producer's view, stream and
+ *                           wakeup state; the stream thread and reply
+ *                           producers, serialised)
+ *       kubuf_ubuf.lock, kubuf_notify.lock
+ *
+ * The stream thread takes prod_lock without kubuf_file.lock, and never
+ * takes kubuf_file.lock while it holds prod_lock or a device reference.
+ *
+ * Caches. The ring is accessed through the kernel's mapping of the pages;
+ * on machines whose caches do not see one physical page through two
+ * virtual addresses the same way (VIVT), the positions would need flushing
+ * at every access. kubuf, like io_uring, relies on coherent mappings.
+ */
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/math64.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kubuf.h"
+
+#define KUBUF_RING_BURST_RECS	64		/* records per burst */
+#define KUBUF_RING_BURST_BYTES	SZ_256K		/* payload bytes per burst */
+#define KUBUF_RING_ROOM_NS	(50 * NSEC_PER_USEC)	/* lossless: first retry */
+#define KUBUF_RING_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest retry */
+#define KUBUF_RING_MAX_WAKE_US	10000000U
+#define KUBUF_RING_CMD_MAX	(sizeof(struct kubuf_ring_cmd) + \
+				 KUBUF_RCMD_ECHO_MAX)
+#define KUBUF_RING_IDLE		U64_MAX		/* sleep until woken */
+
+/**
+ * struct kubuf_ring - one attached ring. Fields without a lock named are
+ * set at attach and constant.
+ * @id:		its id in kubuf_file.rings.
+ * @dir:	KUBUF_RING_TO_APP or KUBUF_RING_TO_DEV.
+ * @flags:	KUBUF_RING_BUSY_POLL or 0.
+ * @kind:	KUBUF_MEM_UBUF or KUBUF_MEM_KBUF.
+ * @offset:	where the ring starts in its buffer.
+ * @data_size:	bytes of its data area.
+ * @wake_records: TO_APP: announce after this many records.
+ * @wake_ns:	TO_APP: or when the first unannounced one is this old (0: no).
+ * @reply_id:	TO_DEV: the ring completions go to, or 0.
+ * @kf:		the file (the file outlives the ring).
+ * @ubuf:	UBUF: the registration, NULL once revoked; kubuf_file.lock.
+ * @kmem:	KBUF: the buffer's memory, a reference held.
+ * @evfd:	the eventfd wakeups go to (a reference), or NULL.
+ * @thread:	the ring's device thread.
+ * @kicked:	set by those who wake @thread: START, STOP, KICK.
+ * @state:	KUBUF_RING_*; leaves ACTIVE once (cmpxchg), never returns.
+ * @error:	KUBUF_RING_ERR_* when @state is BROKEN.
+ * @prod_lock:	see the lock order above.
+ * @view:	the device's view: producer (TO_APP, @prod_lock) or consumer
+ *		(TO_DEV, the thread only).
+ * @stream:	TO_APP: the stream's parameters; @prod_lock.
+ * @stream_state: KUBUF_STREAM_*; @prod_lock.
+ * @seq:	the stream's next sequence number; @prod_lock.
+ * @start_ns:	when the stream started; @prod_lock.
+ * @room_ns:	lossless stream, ring full: how long to wait before looking
+ *		again; doubles while the consumer makes no room; @prod_lock.
+ * @batch:	records published while the consumer was waiting and not
+ *		yet announced; @prod_lock.
+ * @batch_ns:	when the first of them was published; @prod_lock.
+ * @woken:	the consumer was woken and has not released since; @prod_lock.
+ * @woken_tail:	its tail when it was woken; @prod_lock.
+ * @cons_waiting: TO_DEV: the thread told the application it waits.
+ * @scratch:	TO_DEV: a command copied out of the ring.
+ * @records:	records produced or consumed (written by one side only).
+ * @bytes:	their payload bytes.
+ * @dropped:	records dropped for lack of room.
+ * @wakeups:	wakeups sent (TO_APP) or received from kicks (TO_DEV).
+ */
+struct kubuf_ring {
+	u32 id;
+	u32 dir;
+	u32 flags;
+	u32 kind;
+	u64 offset;
+	u32 data_size;
+	u32 wake_records;
+	u64 wake_ns;
+	u32 reply_id;
+	struct kubuf_file *kf;
+	struct kubuf_ubuf *ubuf;
+	struct kubuf_dev_mem kmem;
+	struct eventfd_ctx *evfd;
+	struct task_struct *thread;
+	bool kicked;
+	u32 state;
+	u32 error;
+	struct mutex prod_lock;		/* see above */
+	struct kubuf_ring_view view;
+	struct kubuf_stream stream;
+	u32 stream_state;
+	u64 seq;
+	u64 start_ns;
+	u64 room_ns;
+	u64 batch;
+	u64 batch_ns;
+	bool woken;
+	u64 woken_tail;
+	bool cons_waiting;
+	void *scratch;
+	u64 records;
+	u64 bytes;
+	u64 dropped;
+	u64 wakeups;
+};
+
+/* --- memory, state and wakeups --------------------------------------------- */
+
+/*
+ * The ring's memory for one burst: on success the view points into it
+ * and it stays mapped until kubuf_ring_mem_put(). -ESHUTDOWN when it is
+ * gone (the registration revoked) or the file is being released.
+ */
+static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+{
+	struct kubuf_file *kf = r->kf;
+	int ret = -ESHUTDOWN;
+
+	if (r->kind == KUBUF_MEM_KBUF) {
+		*m = r->kmem;
+		m->kbuf = NULL;		/* the ring's reference, not the burst's */
+		ret = 0;
+	} else {
+		mutex_lock(&kf->lock);
+		if (r->ubuf)
+			ret = kubuf_ubuf_dev_hold(kf, r->ubuf,
+						  KUBUF_ACCESS_DEV_READ |
+						  KUBUF_ACCESS_DEV_WRITE, m);
+		mutex_unlock(&kf->lock);
+	}
+	if (ret)
+		return ret;
+	if (!kubuf_dev_mem_alive(m)) {
+		kubuf_dev_mem_put(m);
+		return -ESHUTDOWN;
+	}
+	return 0;
+}
+
+/*
+ * Point the view at the memory held in @m (the address is the same every
+ * time; it is only valid while held). TO_APP: under prod_lock.
+ */
+static void kubuf_ring_view_map(struct kubuf_ring *r,
+				const struct kubuf_dev_mem *m)
+{
+	r->view.ctl = m->vaddr + r->offset;
+	r->view.data = m->vaddr + r->offset + KUBUF_RING_CTL_SIZE;
+}
+
+static void kubuf_ring_mem_put(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+{
+	kubuf_dev_mem_written(m, r->offset,
+			      KUBUF_RING_CTL_SIZE + (u64)r->data_size);
+	kubuf_dev_mem_put(m);
+}
+
+/* Tell the application: its eventfd, or the file's event. */
+static void kubuf_ring_signal(struct kubuf_ring *r, u32 event)
+{
+	if (r->evfd)
+		kubuf_eventfd_signal(r->evfd);
+	if (!r->evfd || event == KUBUF_EVENT_RING_STATE)
+		kubuf_notify_event(&r->kf->notify, event);
+}
+
+/* Leave ACTIVE for @state, once: the first reason sticks. */
+static void kubuf_ring_set_state(struct kubuf_ring *r, u32 state, u32 error)
+{
+	if (cmpxchg(&r->state, KUBUF_RING_ACTIVE, state) != KUBUF_RING_ACTIVE)
+		return;
+	WRITE_ONCE(r->error, error);
+	kubuf_ring_signal(r, KUBUF_EVENT_RING_STATE);
+}
+
+/* The view found an impossible value: the ring is broken for good. */
+static void kubuf_ring_broken(struct kubuf_ring *r)
+{
+	kubuf_ring_set_state(r, KUBUF_RING_BROKEN, r->view.err);
+}
+
+/*
+ * TO_APP, under prod_lock with the memory held: publish what was
+ * produced (@nr new records) and wake the consumer if it is waiting and
+ * the batch is due (@force: any record waiting is reason enough).
+ */
+static void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
+{
+	struct kubuf_ring_view *v = &r->view;
+	u64 now = ktime_get_ns();
+	bool waiting;
+
+	waiting = kubuf_ring_prod_publish(v);
+	if (kubuf_ring_prod_space(v) < 0) {
+		kubuf_ring_broken(r);
+		return;
+	}
+	if (r->flags & KUBUF_RING_BUSY_POLL)
+		return;
+	if (!waiting) {
+		/* Awake: it will find these records itself. */
+		r->batch = 0;
+		r->woken = false;
+		return;
+	}
+	if (r->woken) {
+		/* Woken already: once per sleep, and it always consumes. */
+		if (v->peer == r->woken_tail)
+			return;
+		r->woken = false;
+	}
+	if (nr && !r->batch)
+		r->batch_ns = now;
+	r->batch += nr;
+	if (!r->batch || v->peer == v->pos)
+		return;
+	if (!force && r->batch < r->wake_records &&
+	    !(r->wake_ns && now - r->batch_ns >= r->wake_ns))
+		return;
+	kubuf_ring_signal(r, KUBUF_EVENT_RING_DATA);
+	r->wakeups++;
+	r->woken = true;
+	r->woken_tail = v->peer;
+	r->batch = 0;
+}
+
+/* --- TO_APP: the stream ------------------------------------------------------ */
+
+/* Write stream record @seq at @p: data, then its checksum; never read back. */
+static void kubuf_ring_write_stream(void *p, u64 seq, u32 seed, u32 size)
+{
+	struct kubuf_stream_rec *sr = p;
+	u8 *d = (u8 *)(sr + 1);
+	u64 sum = kubuf_stream_csum_start(seq);
+	u32 s = seed + (u32)seq;
+	u32 i;
+
+	for (i = 0; i < size; i++) {
+		u8 b = kubuf_pattern_byte(s, i);
+
+		d[i] = b;
+		sum = (sum ^ b) * 0x100000001b3ULL;
+	}
+	sr->seq = seq;
+	sr->csum = sum;
+}
+
+/* Records of the stream due by @now (all of them without a rate). */
+static u64 kubuf_ring_due(const struct kubuf_ring *r, u64 now)
+{
+	const struct kubuf_stream *s = &r->stream;
+	u64 due = s->count ? s->count : U64_MAX;
+
+	if (s->rate) {
+		u64 n = mul_u64_u64_div_u64(now - r->start_ns, s->rate,
+					    NSEC_PER_SEC);
+
+		due = min(due, n + 1);
+	}
+	return due;
+}
+
+/*
+ * One burst of the stream, under prod_lock with the memory held: produce
+ * the records that are due, at most a burst of them. Returns when the
+ * thread should look again (ns), 0 for at once, KUBUF_RING_IDLE for
+ * never unless woken.
+ */
+static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
+				   const struct kubuf_dev_mem *m)
+{
+	const struct kubuf_stream *s = &r->stream;
+	u32 len = sizeof(struct kubuf_stream_rec) + s->rec_size;
+	u64 now = ktime_get_ns(), due, next, nr = 0, bytes = 0;
+	bool full = false, dropped = false;
+	void *p;
+
+	if (r->stream_state != KUBUF_STREAM_RUNNING) {
+		kubuf_ring_announce(r, 0, true);
+		return KUBUF_RING_IDLE;
+	}
+	due = kubuf_ring_due(r, now);
+	while (r->seq < due && nr < KUBUF_RING_BURST_RECS &&
+	       bytes < KUBUF_RING_BURST_BYTES) {
+		if (!kubuf_dev_mem_alive(m))
+			return KUBUF_RING_IDLE;	/* revoked: the caller sees */
+		p = kubuf_ring_prod_reserve(&r->view, len, KUBUF_REC_STREAM);
+		if (!p) {
+			if (r->view.err) {
+				kubuf_ring_broken(r);
+				return KUBUF_RING_IDLE;
+			}
+			if (s->flags & KUBUF_STREAM_LOSSLESS) {
+				full = true;
+				break;
+			}
+			r->dropped++;
+			r->seq++;
+			kubuf_ring_prod_dropped(&r->view, r->dropped);
+			dropped = true;
+			continue;
+		}
+		kubuf_ring_write_stream(p, r->seq, s->seed, s->rec_size);
+		kubuf_ring_prod_commit(&r->view, len);
+		r->seq++;
+		r->records++;
+		r->bytes += len;
+		bytes += len;
+		nr++;
+	}
+
+	if (s->count && r->seq >= s->count) {
+		kubuf_ring_announce(r, nr, true);
+		/*
+		 * DONE only after the last record is published: pairs with
+		 * the acquire in kubuf_ring_query(), so whoever sees DONE
+		 * finds every record behind head.
+		 */
+		smp_store_release(&r->stream_state, KUBUF_STREAM_DONE);
+		kubuf_ring_signal(r, KUBUF_EVENT_RING_STATE);
+		return KUBUF_RING_IDLE;
+	}
+	/* A full ring wakes the consumer whatever the batch knobs say. */
+	kubuf_ring_announce(r, nr, full || dropped);
+	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
+		return KUBUF_RING_IDLE;
+
+	if (!full && (r->seq < due || !s->rate))
+		return 0;	/* more is due already */
+	if (full) {
+		/* A stalled consumer costs the device less and less. */
+		r->room_ns = nr ? KUBUF_RING_ROOM_NS :
+			     min_t(u64, r->room_ns * 2, KUBUF_RING_ROOM_MAX_NS);
+		next = now + r->room_ns;
+	} else {
+		next = r->start_ns + mul_u64_u64_div_u64(r->seq, NSEC_PER_SEC,
+							 s->rate);
+	}
+	if (r->batch && r->wake_ns)
+		next = min(next, r->batch_ns + r->wake_ns);
+	return next;
+}
+
+static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
+{
+	struct kubuf_dev_mem m;
+	u64 next;
+
+	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
+		return KUBUF_RING_IDLE;
+	if (kubuf_ring_mem_get(r, &m))
+		return KUBUF_RING_IDLE;	/* kubuf_ring_revoked() marked it */
+
+	mutex_lock(&r->prod_lock);
+	kubuf_ring_view_map(r, &m);
+	next = kubuf_ring_stream_burst(r, &m);
+	mutex_unlock(&r->prod_lock);
+
+	kubuf_ring_mem_put(r, &m);
+	return next;
+}
+
+/* --- TO_DEV: commands -------------------------------------------------------- */
+
+/*
+ * Produce a completion into @kf's ring @reply_id, if it still is a
+ * TO_APP ring; one that does not fit is dropped and counted there.
+ */
+static void kubuf_ring_complete(struct kubuf_file *kf, u32 reply_id,
+				const struct kubuf_ring_done *done,
+				const void *echo, u32 echo_len)
+{
+	u32 len = sizeof(*done) + echo_len;
+	struct kubuf_dev_mem m;
+	struct kubuf_ring *rr;
+	void *p;
+
+	mutex_lock(&kf->lock);
+	rr = xa_load(&kf->rings, reply_id);
+	if (!rr || rr->dir != KUBUF_RING_TO_APP ||
+	    READ_ONCE(rr->state) != KUBUF_RING_ACTIVE)
+		goto out;
+	/* kf->lock is held: take the registration directly. */
+	if (rr->kind == KUBUF_MEM_KBUF) {
+		m = rr->kmem;
+		m.kbuf = NULL;
+	} else if (!rr->ubuf ||
+		   kubuf_ubuf_dev_hold(kf, rr->ubuf, KUBUF_ACCESS_DEV_READ |
+				       KUBUF_ACCESS_DEV_WRITE, &m)) {
+		goto out;
+	}
+	mutex_lock(&rr->prod_lock);
+	kubuf_ring_view_map(rr, &m);
+	p = kubuf_ring_prod_reserve(&rr->view, len, KUBUF_REC_DONE);
+	if (p) {
+		memcpy(p, done, sizeof(*done));
+		if (echo_len)
+			memcpy(p + sizeof(*done), echo, echo_len);
+		kubuf_ring_prod_commit(&rr->view, len);
+		rr->records++;
+		rr->bytes += len;
+		kubuf_ring_announce(rr, 1, true);
+	} else if (rr->view.err) {
+		kubuf_ring_broken(rr);
+	} else {
+		rr->dropped++;
+		kubuf_ring_prod_dropped(&rr->view, rr->dropped);
+	}
+	mutex_unlock(&rr->prod_lock);
+	kubuf_ring_mem_put(rr, &m);
+out:
+	mutex_unlock(&kf->lock);
+}
+
+/* Run a command copied out of the ring; its status for the completion. */
+static int kubuf_ring_run_cmd(struct kubuf_ring *r, const struct kubuf_rec *rec,
+			      const struct kubuf_ring_cmd *c, u64 *result)
+{
+	struct kubuf_dev_cmd dc = { 0 };
+	u32 extra = rec->len - sizeof(*c);
+
+	if (rec->type != KUBUF_REC_CMD || rec->len < sizeof(*c))
+		return -EINVAL;
+	if (c->op != KUBUF_RCMD_ECHO && extra)
+		return -EINVAL;
+
+	switch (c->op) {
+	case KUBUF_RCMD_ECHO:
+		if (c->kind || c->id || c->seed || c->offset || c->len)
+			return -EINVAL;
+		return 0;
+	case KUBUF_RCMD_FILL:
+		dc.op = KUBUF_DEV_FILL;
+		break;
+	case KUBUF_RCMD_CHECKSUM:
+		dc.op = KUBUF_DEV_CHECKSUM;
+		break;
+	case KUBUF_RCMD_RESET:
+		dc.op = KUBUF_DEV_RESET;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* kubuf_sim_exec() checks the rest, as for KUBUF_IOC_DEV_CMD. */
+	dc.kind = c->kind;
+	dc.id = c->id;
+	dc.offset = c->offset;
+	dc.len = c->len;
+	dc.seed = c->seed;
+	return kubuf_sim_exec(r->kf, &dc, result);
+}
+
+/*
+ * Copy the next command out of the ring, with the memory held. Returns
+ * 1 with *@rec and r->scratch filled, 0 if the ring is empty (and the
+ * application now knows the device waits), or -errno (ring unusable).
+ */
+static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
+{
+	struct kubuf_ring_view *v = &r->view;
+	const void *p;
+	long long avail;
+
+	if (r->cons_waiting) {
+		kubuf_ring_cons_done_wait(v);
+		r->cons_waiting = false;
+	}
+	avail = kubuf_ring_cons_avail(v);
+	if (avail == 0) {
+		avail = kubuf_ring_cons_prepare_wait(v);
+		if (avail == 0) {
+			r->cons_waiting = true;
+			return 0;
+		}
+		kubuf_ring_cons_done_wait(v);
+	}
+	if (avail < 0)
+		return avail;
+
+	p = kubuf_ring_cons_peek(v, rec, KUBUF_RING_CMD_MAX);
+	if (!p)
+		return v->err ? -EPROTO : 0;
+	/* Read once: the application may rewrite the record meanwhile. */
+	memcpy(r->scratch, p, rec->len);
+	barrier();
+	kubuf_ring_cons_next(v, rec);
+	kubuf_ring_cons_release(v);
+	r->records++;
+	r->bytes += rec->len;
+	return 1;
+}
+
+static u64 kubuf_ring_cmd_step(struct kubuf_ring *r)
+{
+	const struct kubuf_ring_cmd *c = r->scratch;
+	struct kubuf_ring_done done = { 0 };
+	struct kubuf_dev_mem m;
+	struct kubuf_rec rec;
+	u64 result = 0;
+	u32 echo_len = 0;
+	int ret;
+
+	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
+		return KUBUF_RING_IDLE;
+	if (kubuf_ring_mem_get(r, &m))
+		return KUBUF_RING_IDLE;
+	kubuf_ring_view_map(r, &m);
+	ret = kubuf_ring_take_cmd(r, &rec);
+	kubuf_ring_mem_put(r, &m);
+	if (ret < 0) {
+		kubuf_ring_broken(r);
+		return KUBUF_RING_IDLE;
+	}
+	if (!ret)
+		return KUBUF_RING_IDLE;
+
+	/* Memory given back first: running it takes kubuf_file.lock. */
+	if (rec.len < sizeof(*c))
+		memset(r->scratch + rec.len, 0, sizeof(*c) - rec.len);
+	done.status = kubuf_ring_run_cmd(r, &rec, c, &result);
+	done.tag = c->tag;
+	done.op = c->op;
+	done.result = result;
+	if (!done.status && c->op == KUBUF_RCMD_ECHO)
+		echo_len = rec.len - sizeof(*c);
+	if (r->reply_id)
+		kubuf_ring_complete(r->kf, r->reply_id, &done, c + 1, echo_len);
+	return 0;
+}
+
+/* --- the ring's thread ---------------------------------------------------------- */
+
+static int kubuf_ring_thread(void *arg)
+{
+	struct kubuf_ring *r = arg;
+	u64 next;
+
+	while (!kthread_should_stop()) {
+		WRITE_ONCE(r->kicked, false);
+		smp_mb();	/* clear kicked before looking: pairs with kick */
+
+		if (r->dir == KUBUF_RING_TO_APP)
+			next = kubuf_ring_stream_step(r);
+		else
+			next = kubuf_ring_cmd_step(r);
+		if (!next) {
+			cond_resched();
+			continue;
+		}
+
+		set_current_state(TASK_IDLE);
+		if (READ_ONCE(r->kicked) || kthread_should_stop()) {
+			__set_current_state(TASK_RUNNING);
+			continue;
+		}
+		if (next == KUBUF_RING_IDLE) {
+			schedule();
+		} else {
+			ktime_t t = ns_to_ktime(next);
+
+			schedule_hrtimeout_range(&t, 5 * NSEC_PER_USEC,
+						 HRTIMER_MODE_ABS);
+		}
+		__set_current_state(TASK_RUNNING);
+		if (r->dir == KUBUF_RING_TO_DEV && READ_ONCE(r->kicked))
+			WRITE_ONCE(r->wakeups, r->wakeups + 1);
+	}
+	return 0;
+}
+
+/* Wake the ring's thread; kubuf_file.lock keeps the ring alive meanwhile. */
+static void kubuf_ring_kick(struct kubuf_ring *r)
+{
+	WRITE_ONCE(r->kicked, true);
+	wake_up_process(r->thread);	/* a full barrier when it wakes */
+}
+
+/* --- attach, detach, release ------------------------------------------------------ */
+
+/* The ring is out of the xarray, or never was in it: stop and free it. */
+static void kubuf_ring_free(struct kubuf_ring *r)
+{
+	if (r->thread) {
+		kthread_stop(r->thread);
+		kubuf_stat_dec(KUBUF_STAT_RING_THREADS);
+	}
+	kubuf_dev_mem_put(&r->kmem);	/* KBUF: the ring's reference */
+	if (r->evfd) {
+		eventfd_ctx_put(r->evfd);
+		kubuf_stat_dec(KUBUF_STAT_EVENTFD_REFS);
+	}
+	kfree(r->scratch);
+	mutex_destroy(&r->prod_lock);
+	kfree(r);
+	kubuf_stat_dec(KUBUF_STAT_RINGS);
+}
+
+static int kubuf_ring_detach_id(struct kubuf_file *kf, u32 id)
+{
+	struct kubuf_ring *r;
+
+	mutex_lock(&kf->lock);
+	r = xa_erase(&kf->rings, id);
+	if (r) {
+		r->ubuf = NULL;
+		kf->nr_rings--;
+	}
+	mutex_unlock(&kf->lock);
+	if (!r)
+		return -ENOENT;
+	kubuf_ring_free(r);
+	return 0;
+}
+
+/* A registration is being revoked (kubuf_file.lock held): its rings die. */
+void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub)
+{
+	struct kubuf_ring *r;
+	unsigned long id;
+
+	lockdep_assert_held(&kf->lock);
+
+	xa_for_each(&kf->rings, id, r) {
+		if (r->ubuf != ub)
+			continue;
+		r->ubuf = NULL;
+		kubuf_ring_set_state(r, KUBUF_RING_DEAD, 0);
+	}
+}
+
+/* release(): stop every ring's thread, then free the rings. */
+void kubuf_ring_release_all(struct kubuf_file *kf)
+{
+	struct kubuf_ring *r;
+	unsigned long id;
+
+	mutex_lock(&kf->lock);
+	xa_for_each(&kf->rings, id, r) {
+		xa_erase(&kf->rings, id);
+		kf->nr_rings--;
+		mutex_unlock(&kf->lock);
+		kubuf_ring_free(r);
+		mutex_lock(&kf->lock);
+	}
+	mutex_unlock(&kf->lock);
+}
+
+/* The validation ladder of ATTACH, before anything is looked up. */
+static int kubuf_ring_check(const struct kubuf_ring_attach *a)
+{
+	if (a->reserved[0] || a->reserved[1])
+		return -EINVAL;
+	if (a->kind != KUBUF_MEM_UBUF && a->kind != KUBUF_MEM_KBUF)
+		return -EINVAL;
+	if (a->data_size < KUBUF_RING_MIN_DATA ||
+	    a->data_size > KUBUF_RING_MAX_DATA ||
+	    (a->data_size & (a->data_size - 1)))
+		return -EINVAL;
+	if (a->offset % KUBUF_RING_ALIGN)
+		return -EINVAL;
+
+	switch (a->dir) {
+	case KUBUF_RING_TO_APP:
+		if ((a->flags & ~KUBUF_RING_BUSY_POLL) || a->reply_id)
+			return -EINVAL;
+		if (a->flags & KUBUF_RING_BUSY_POLL)
+			return a->wake_records || a->wake_usecs ||
+			       a->eventfd != -1 ? -EINVAL : 0;
+		if (!a->wake_records || a->wake_usecs > KUBUF_RING_MAX_WAKE_US)
+			return -EINVAL;
+		return 0;
+	case KUBUF_RING_TO_DEV:
+		if (a->flags || a->wake_records || a->wake_usecs ||
+		    a->eventfd != -1)
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Find the ring's memory and check it, with kubuf_file.lock held. On
+ * success @r owns what it must keep (kmem, or the ubuf pointer) and the
+ * ring's control block is reset.
+ */
+static int kubuf_ring_bind(struct kubuf_file *kf, struct kubuf_ring *r,
+			   const struct kubuf_ring_attach *a)
+{
+	struct kubuf_ring *reply;
+	struct kubuf_dev_mem m;
+	int ret;
+
+	lockdep_assert_held(&kf->lock);
+
+	if (a->kind == KUBUF_MEM_UBUF)
+		ret = kubuf_ubuf_dev_get(kf, a->mem_id, KUBUF_ACCESS_DEV_READ |
+					 KUBUF_ACCESS_DEV_WRITE, &m);
+	else
+		ret = kubuf_kbuf_dev_get(kf, a->mem_id, &m);
+	if (ret)
+		return ret;
+
+	if (!m.app_write)
+		ret = -EACCES;
+	else if (a->offset > m.len ||
+		 m.len - a->offset < KUBUF_RING_CTL_SIZE + (u64)a->data_size)
+		ret = -ERANGE;
+	else if (((unsigned long)m.vaddr + a->offset) % KUBUF_RING_ALIGN)
+		ret = -EINVAL;
+	if (!ret && a->reply_id) {
+		reply = xa_load(&kf->rings, a->reply_id);
+		if (!reply)
+			ret = -ENOENT;
+		else if (reply->dir != KUBUF_RING_TO_APP)
+			ret = -EINVAL;
+	}
+	if (ret) {
+		kubuf_dev_mem_put(&m);
+		return ret;
+	}
+
+	kubuf_ring_init(&r->view, m.vaddr + a->offset, a->data_size);
+	kubuf_dev_mem_written(&m, a->offset, KUBUF_RING_CTL_SIZE);
+	if (a->kind == KUBUF_MEM_KBUF) {
+		r->kmem = m;		/* the ring keeps the buffer */
+	} else {
+		r->ubuf = m.ubuf;	/* looked at again under kf->lock */
+		kubuf_dev_mem_put(&m);
+	}
+	return 0;
+}
+
+static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_ring_attach __user *uarg = argp;
+	struct kubuf_ring_attach a;
+	struct kubuf_ring *r;
+	u32 id;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	ret = kubuf_ring_check(&a);
+	if (ret)
+		return ret;
+	ret = kubuf_file_reserve(kf, &kf->nr_rings, KUBUF_MAX_RINGS);
+	if (ret)
+		return ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r) {
+		kubuf_file_unreserve(kf, &kf->nr_rings);
+		return -ENOMEM;
+	}
+	r->dir = a.dir;
+	r->flags = a.flags;
+	r->kind = a.kind;
+	r->offset = a.offset;
+	r->data_size = a.data_size;
+	r->wake_records = a.wake_records;
+	r->wake_ns = (u64)a.wake_usecs * NSEC_PER_USEC;
+	r->reply_id = a.reply_id;
+	r->kf = kf;
+	r->state = KUBUF_RING_ACTIVE;
+	mutex_init(&r->prod_lock);
+	kubuf_stat_inc(KUBUF_STAT_RINGS);
+
+	if (a.eventfd >= 0) {
+		r->evfd = eventfd_ctx_fdget(a.eventfd);
+		if (IS_ERR(r->evfd)) {
+			ret = PTR_ERR(r->evfd);
+			r->evfd = NULL;
+			goto err_free;
+		}
+		kubuf_stat_inc(KUBUF_STAT_EVENTFD_REFS);
+	} else if (a.dir == KUBUF_RING_TO_APP &&
+		   !(a.flags & KUBUF_RING_BUSY_POLL) && a.eventfd != -1) {
+		ret = -EBADF;
+		goto err_free;
+	}
+	if (a.dir == KUBUF_RING_TO_DEV) {
+		r->scratch = kmalloc(KUBUF_RING_CMD_MAX, GFP_KERNEL_ACCOUNT);
+		if (!r->scratch) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+	}
+	r->thread = kthread_create(kubuf_ring_thread, r, "kubuf-ring");
+	if (IS_ERR(r->thread)) {
+		ret = PTR_ERR(r->thread);
+		r->thread = NULL;
+		goto err_free;
+	}
+	kubuf_stat_inc(KUBUF_STAT_RING_THREADS);
+
+	mutex_lock(&kf->lock);
+	ret = kubuf_ring_bind(kf, r, &a);
+	if (!ret) {
+		ret = xa_alloc(&kf->rings, &id, r, xa_limit_32b,
+			       GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			kubuf_dev_mem_put(&r->kmem);
+			r->ubuf = NULL;
+		} else {
+			r->id = id;
+			/* Under the lock: a DETACH guessing the id waits. */
+			wake_up_process(r->thread);
+		}
+	}
+	mutex_unlock(&kf->lock);
+	if (ret)
+		goto err_free;
+
+	if (put_user(id, &uarg->id)) {
+		kubuf_ring_detach_id(kf, id);
+		return -EFAULT;
+	}
+	return 0;
+
+err_free:
+	kubuf_ring_free(r);
+	kubuf_file_unreserve(kf, &kf->nr_rings);
+	return ret;
+}
+
+static int kubuf_ring_detach(struct kubuf_file *kf, void __user *argp)
+{
+	u32 id;
+	int ret;
+
+	ret = kubuf_id_from_user(argp, &id);
+	if (ret)
+		return ret;
+	return kubuf_ring_detach_id(kf, id);
+}
+
+static int kubuf_ring_query(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_ring_query q;
+	struct kubuf_ring *r;
+
+	if (copy_from_user(&q, argp, sizeof(q)))
+		return -EFAULT;
+	if (q.flags)
+		return -EINVAL;
+
+	mutex_lock(&kf->lock);
+	r = xa_load(&kf->rings, q.id);
+	if (!r) {
+		mutex_unlock(&kf->lock);
+		return -ENOENT;
+	}
+	memset(&q, 0, sizeof(q));
+	q.id = r->id;
+	q.dir = r->dir;
+	/* The thread updates these: a snapshot, each read once. */
+	q.state = READ_ONCE(r->state);
+	q.error = q.state == KUBUF_RING_BROKEN ? READ_ONCE(r->error) : 0;
+	if (r->dir == KUBUF_RING_TO_APP)
+		q.stream = smp_load_acquire(&r->stream_state);	/* see DONE */
+	q.records = READ_ONCE(r->records);
+	q.bytes = READ_ONCE(r->bytes);
+	q.dropped = READ_ONCE(r->dropped);
+	q.wakeups = READ_ONCE(r->wakeups);
+	mutex_unlock(&kf->lock);
+
+	if (copy_to_user(argp, &q, sizeof(q)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Look up ring @id of direction @dir, kubuf_file.lock held. */
+static struct kubuf_ring *kubuf_ring_find(struct kubuf_file *kf, u32 id,
+					  u32 dir, int *err)
+{
+	struct kubuf_ring *r;
+
+	lockdep_assert_held(&kf->lock);
+
+	r = xa_load(&kf->rings, id);
+	if (!r)
+		*err = -ENOENT;
+	else if (r->dir != dir)
+		*err = -EINVAL;
+	else
+		return r;
+	return NULL;
+}
+
+/*
+ * KICK and STOP: apply @fn to the ring of direction @dir that the
+ * struct kubuf_id at @argp names, with kubuf_file.lock held.
+ */
+static int kubuf_ring_id_call(struct kubuf_file *kf, void __user *argp,
+			      u32 dir, void (*fn)(struct kubuf_ring *r))
+{
+	struct kubuf_ring *r;
+	u32 id;
+	int ret;
+
+	ret = kubuf_id_from_user(argp, &id);
+	if (ret)
+		return ret;
+	mutex_lock(&kf->lock);
+	r = kubuf_ring_find(kf, id, dir, &ret);
+	if (r)
+		fn(r);
+	mutex_unlock(&kf->lock);
+	return ret;
+}
+
+static int kubuf_stream_check(const struct kubuf_stream *s)
+{
+	if ((s->flags & ~KUBUF_STREAM_LOSSLESS) || s->reserved[0] ||
+	    s->reserved[1])
+		return -EINVAL;
+	if (s->rec_size > KUBUF_STREAM_MAX_REC)
+		return -EINVAL;
+	if (!s->rate && !(s->flags & KUBUF_STREAM_LOSSLESS))
+		return -EINVAL;
+	return 0;
+}
+
+static int kubuf_stream_start(struct kubuf_file *kf, void __user *argp)
+{
+	struct kubuf_stream s;
+	struct kubuf_ring *r;
+	u64 size;
+	int ret;
+
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	ret = kubuf_stream_check(&s);
+	if (ret)
+		return ret;
+
+	size = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + s.rec_size);
+	mutex_lock(&kf->lock);
+	r = kubuf_ring_find(kf, s.ring_id, KUBUF_RING_TO_APP, &ret);
+	if (!r)
+		goto out;
+	mutex_lock(&r->prod_lock);
+	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
+		ret = -ESHUTDOWN;
+	else if (size > r->data_size)
+		ret = -E2BIG;
+	else if (r->stream_state == KUBUF_STREAM_RUNNING)
+		ret = -EBUSY;
+	if (!ret) {
+		r->stream = s;
+		r->seq = 0;
+		r->start_ns = ktime_get_ns();
+		r->room_ns = KUBUF_RING_ROOM_NS;
+		WRITE_ONCE(r->stream_state, KUBUF_STREAM_RUNNING);
+	}
+	mutex_unlock(&r->prod_lock);
+	if (!ret)
+		kubuf_ring_kick(r);
+out:
+	mutex_unlock(&kf->lock);
+	return ret;
+}
+
+/* After STOP returns, the stream produces nothing more. */
+static void kubuf_stream_stop(struct kubuf_ring *r)
+{
+	mutex_lock(&r->prod_lock);
+	if (r->stream_state == KUBUF_STREAM_RUNNING)
+		WRITE_ONCE(r->stream_state, KUBUF_STREAM_IDLE);
+	mutex_unlock(&r->prod_lock);
+	kubuf_ring_kick(r);	/* to announce what is left */
+}
+
+int kubuf_ring_ioctl(struct kubuf_file *kf, unsigned int cmd,
+		     void __user *argp)
+{
+	switch (cmd) {
+	case KUBUF_IOC_RING_ATTACH:
+		return kubuf_ring_attach(kf, argp);
+	case KUBUF_IOC_RING_DETACH:
+		return kubuf_ring_detach(kf, argp);
+	case KUBUF_IOC_RING_QUERY:
+		return kubuf_ring_query(kf, argp);
+	case KUBUF_IOC_RING_KICK:
+		return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_DEV,
+					  kubuf_ring_kick);
+	case KUBUF_IOC_STREAM_START:
+		return kubuf_stream_start(kf, argp);
+	case KUBUF_IOC_STREAM_STOP:
+		return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_APP,
+					  kubuf_stream_stop);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kubuf stream - the simulated device streams records into a shared ring;
+ * the program checks every one and counts what it cost.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+/* --- memory for rings, either kind --------------------------------------- */
+
+int ring_mem_new(struct kubuf *k, unsigned int kind, size_t len,
+		 struct ring_mem *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->k = k;
+	m->kind = kind;
+	m->len = (len + page - 1) & ~(size_t)(page - 1);
+	if (kind == KUBUF_MEM_KBUF) {
+		ret = kubuf_kbuf_alloc(k, m->len, KUBUF_KBUF_PAGES,
+				       KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				       &m->id, NULL);
+		if (ret)
+			return ret;
+		ret = kubuf_kbuf_map(k, m->id, 0, m->len,
+				     PROT_READ | PROT_WRITE, &m->addr);
+		if (ret)
+			kubuf_kbuf_free(k, m->id);
+		return ret;
+	}
+	m->addr = mmap(NULL, m->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->addr == MAP_FAILED)
+		return -errno;
+	ret = kubuf_ubuf_register(k, m->addr, m->len, KUBUF_ACCESS_DEV_READ |
+				  KUBUF_ACCESS_DEV_WRITE, &m->id);
+	if (ret)
+		munmap(m->addr, m->len);
+	return ret;
+}
+
+void ring_mem_free(struct ring_mem *m)
+{
+	if (m->kind == KUBUF_MEM_KBUF) {
+		kubuf_kbuf_free(m->k, m->id);
+		kubuf_kbuf_unmap(m->addr, m->len);
+	} else {
+		kubuf_ubuf_unregister(m->k, m->id);
+		munmap(m->addr, m->len);
+	}
+}
+
+/* --- the stream command ---------------------------------------------------- */
+
+const char stream_usage[] =
+	"usage: kubuf stream [OPTIONS]\n"
+	"The device streams records into a shared ring; every record's\n"
+	"sequence number, checksum and data is checked, and the program counts\n"
+	"the system calls and wakeups it took.\n"
+	"\n"
+	"  --size N          data bytes per record, 0 to 64K (default 64)\n"
+	"  --rate R          records per second; 0: as fast as they are taken,\n"
+	"                    which is always lossless (default 0)\n"
+	"  --count N         records to stream; 0: until interrupted\n"
+	"                    (default 1000000)\n"
+	"  --kind ubuf|kbuf  the ring in a registration or a driver buffer\n"
+	"                    (default kbuf)\n"
+	"  --ring-size N     bytes of the ring's data area, a power of two\n"
+	"                    (default 256K, or room for 4 records)\n"
+	"  --wake-records N  wake the program after N records (default 256)\n"
+	"  --wake-usecs N    or once the oldest waited N microseconds\n"
+	"                    (default 100000; 0: no time limit)\n"
+	"  --busy-poll       never sleep: poll the ring (no wakeups)\n"
+	"  --lossless        with --rate: the device waits for room instead\n"
+	"                    of dropping records\n"
+	"  --json            print the summary as JSON\n"
+	"  --quiet           no progress line\n"
+	"Sizes and counts take K, M, G (powers of 1024).\n"
+	"\n"
+	"Exit status: 0 when every record the device produced arrived once,\n"
+	"in order and intact, and every missing sequence number is a record\n"
+	"the device counted as dropped. Drops are not failures when the rate\n"
+	"is fixed and not --lossless: the device drops what a full ring has\n"
+	"no room for. 1 on a corrupt, lost or duplicated record, a lossless\n"
+	"drop, or a broken ring; 2 on bad usage.\n";
+
+struct stream_opts {
+	uint64_t size, rate, count, ring_size;
+	uint64_t wake_records, wake_usecs;
+	unsigned int kind;
+	int busy_poll, lossless, json, quiet, ring_size_set;
+};
+
+struct stream_run {
+	struct stream_opts o;
+	struct kubuf_stream_check check;
+	uint64_t first_bad;		/* sequence expected at the first bad one */
+	uint64_t own_syscalls;		/* the program's, besides the library's */
+	int progress;			/* show a progress line */
+	double start, last_progress;
+	uint64_t last_records;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	interrupted = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int opt_num(const char *name, const char *val, uint64_t *out)
+{
+	if (!val || kubuf_parse_size(val, out)) {
+		fprintf(stderr, "kubuf: %s needs a number\n%s", name,
+			stream_usage);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 1 if --help was asked, 0, or -EINVAL. */
+static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} nums[] = {
+		{ "--size", offsetof(struct stream_opts, size) },
+		{ "--rate", offsetof(struct stream_opts, rate) },
+		{ "--count", offsetof(struct stream_opts, count) },
+		{ "--ring-size", offsetof(struct stream_opts, ring_size) },
+		{ "--wake-records", offsetof(struct stream_opts, wake_records) },
+		{ "--wake-usecs", offsetof(struct stream_opts, wake_usecs) },
+	};
+	int i;
+	size_t j;
+
+	memset(o, 0, sizeof(*o));
+	o->size = 64;
+	o->count = 1000000;
+	o->ring_size = 256 << 10;
+	o->wake_records = 256;
+	o->wake_usecs = 100000;
+	o->kind = KUBUF_MEM_KBUF;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		for (j = 0; j < sizeof(nums) / sizeof(nums[0]); j++)
+			if (!strcmp(a, nums[j].name))
+				break;
+		if (j < sizeof(nums) / sizeof(nums[0])) {
+			if (opt_num(a, argv[i + 1],
+				    (uint64_t *)((char *)o + nums[j].off)))
+				return -EINVAL;
+			if (!strcmp(a, "--ring-size"))
+				o->ring_size_set = 1;
+			i++;
+		} else if (!strcmp(a, "--kind") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "ubuf")) {
+				o->kind = KUBUF_MEM_UBUF;
+			} else if (!strcmp(argv[i], "kbuf")) {
+				o->kind = KUBUF_MEM_KBUF;
+			} else {
+				fprintf(stderr, "kubuf: --kind is ubuf or kbuf\n");
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--busy-poll")) {
+			o->busy_poll = 1;
+		} else if (!strcmp(a, "--lossless")) {
+			o->lossless = 1;
+		} else if (!strcmp(a, "--json")) {
+			o->json = 1;
+		} else if (!strcmp(a, "--quiet")) {
+			o->quiet = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("%s", stream_usage);
+			return 1;
+		} else {
+			fprintf(stderr, "kubuf: unknown argument '%s'\n%s", a,
+				stream_usage);
+			return -EINVAL;
+		}
+	}
+	if (!o->rate)
+		o->lossless = 1;
+	if (o->size > KUBUF_STREAM_MAX_REC || o->wake_records > UINT32_MAX ||
+	    o->wake_usecs > UINT32_MAX || !o->wake_records) {
+		fprintf(stderr, "kubuf: --size, --wake-records or --wake-usecs out of range\n");
+		return -EINVAL;
+	}
+	/* Room for a few records, unless the caller said otherwise. */
+	while (!o->ring_size_set && o->ring_size < KUBUF_RING_MAX_DATA &&
+	       o->ring_size < 4 * kubuf_rec_size(sizeof(struct kubuf_stream_rec) +
+						o->size))
+		o->ring_size *= 2;
+	if (o->ring_size < KUBUF_RING_MIN_DATA ||
+	    o->ring_size > KUBUF_RING_MAX_DATA ||
+	    (o->ring_size & (o->ring_size - 1))) {
+		fprintf(stderr, "kubuf: --ring-size must be a power of two from %u to %u\n",
+			KUBUF_RING_MIN_DATA, KUBUF_RING_MAX_DATA);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int on_record(void *arg, const struct kubuf_rec *rec,
+		     const void *payload)
+{
+	struct stream_run *s = arg;
+	uint64_t expected = s->check.next_seq;
+
+	if (kubuf_stream_verify(&s->check, rec, payload) &&
+	    s->check.corrupt == 1)
+		s->first_bad = expected;
+	return 0;
+}
+
+static void show_progress(struct stream_run *s, int last)
+{
+	double t, dt;
+
+	if (!s->progress)
+		return;
+	t = now_s();
+	dt = t - s->start;
+	if (!last && t - s->last_progress < 0.25)
+		return;
+	s->last_progress = t;
+	s->own_syscalls++;	/* one write */
+	fprintf(stderr, "\r  %llu records, %.1f MB/s, %llu missing%s",
+		(unsigned long long)s->check.records,
+		dt > 0 ? s->check.bytes / dt / 1e6 : 0.0,
+		(unsigned long long)s->check.missing, last ? "\n" : "   ");
+}
+
+static const char *ring_err_name(unsigned int err)
+{
+	switch (err) {
+	case KUBUF_RING_ERR_TAIL:
+		return "tail outside [last tail, head]";
+	case KUBUF_RING_ERR_HEAD:
+		return "head outside [last head, tail + size]";
+	case KUBUF_RING_ERR_REC:
+		return "a record header is not valid";
+	default:
+		return "unknown";
+	}
+}
+
+/*
+ * Consume until the stream has ended (or was stopped on SIGINT) and the
+ * ring is empty. 0, or -errno with the reason printed.
+ */
+static int stream_loop(struct stream_run *s, struct kubuf_ring *r)
+{
+	struct kubuf_ring_query q;
+	int n, stopping = 0;
+
+	for (;;) {
+		n = kubuf_ring_consume(r, on_record, s, 0);
+		if (n < 0)
+			goto broken;
+		if (s->o.count && s->check.next_seq >= s->o.count)
+			break;		/* the last record is in */
+		show_progress(s, 0);
+		if (n > 0)
+			continue;
+		if (interrupted && !stopping) {
+			stopping = 1;
+			n = kubuf_stream_stop(r);
+			if (n)
+				goto failed;
+		}
+		n = kubuf_ring_wait(r, s->o.busy_poll ? 100 : 1000);
+		if (n == -EINTR || n > 0)
+			continue;
+		if (n < 0)
+			goto broken;
+		/* Nothing came: a change of state, or a quiet stream. */
+		n = kubuf_ring_query(r, &q);
+		if (n)
+			goto failed;
+		if (q.state != KUBUF_RING_ACTIVE) {
+			fprintf(stderr, "\nkubuf: the ring is %s (error %u)\n",
+				q.state == KUBUF_RING_DEAD ? "dead" : "broken",
+				q.error);
+			return -EPIPE;
+		}
+		if (q.stream == KUBUF_STREAM_RUNNING)
+			continue;
+		/*
+		 * Ended or stopped. STOP waits for the device's last burst
+		 * to be published; then whatever is left is taken.
+		 */
+		n = kubuf_stream_stop(r);
+		if (n)
+			goto failed;
+		n = kubuf_ring_consume(r, on_record, s, 0);
+		if (n < 0)
+			goto broken;
+		break;
+	}
+	show_progress(s, 1);
+	return 0;
+
+broken:
+	if (n == -EPROTO)
+		fprintf(stderr, "\nkubuf: the device broke the ring: %s\n",
+			ring_err_name(kubuf_ring_error(r)));
+	else
+		fprintf(stderr, "\nkubuf: waiting for records: %s\n",
+			strerror(-n));
+	return n;
+failed:
+	fprintf(stderr, "\nkubuf: stream: %s\n", strerror(-n));
+	return n;
+}
+
+/* What the run cost and found, and whether that is a pass. */
+static int stream_report(struct stream_run *s, struct kubuf_ring *r,
+			 const struct kubuf_ring_query *q, double elapsed)
+{
+	const struct kubuf_stream_check *c = &s->check;
+	struct kubuf_ring_counters rc;
+	uint64_t seqs = q->records + q->dropped, syscalls, lost;
+	double per = c->records ? 1.0 / c->records : 0.0;
+	int ok;
+
+	kubuf_ring_counters(r, &rc);
+	syscalls = rc.syscalls + s->own_syscalls;
+	/* Every sequence number given out: seen, or counted as dropped. */
+	lost = seqs - c->records - q->dropped;
+	ok = c->corrupt == 0 && c->records == q->records &&
+	     c->missing + (seqs - c->next_seq) == q->dropped &&
+	     !(s->o.lossless && q->dropped) &&
+	     (interrupted || !s->o.count || seqs == s->o.count);
+
+	if (s->o.json) {
+		printf("{\"records\": %llu, \"bytes\": %llu, \"dropped\": %llu, "
+		       "\"missing\": %llu, \"corrupt\": %llu, \"lost\": %lld, "
+		       "\"syscalls\": %llu, \"syscalls_per_record\": %.6f, "
+		       "\"library_syscalls\": %llu, \"waits\": %llu, "
+		       "\"ioctls\": %llu, \"yields\": %llu, "
+		       "\"wakeups\": %llu, \"device_wakeups\": %llu, "
+		       "\"wakeups_per_record\": %.6f, \"elapsed_s\": %.3f, "
+		       "\"mb_per_s\": %.3f, \"ok\": %s}\n",
+		       (unsigned long long)c->records,
+		       (unsigned long long)c->bytes,
+		       (unsigned long long)q->dropped,
+		       (unsigned long long)c->missing,
+		       (unsigned long long)c->corrupt, (long long)lost,
+		       (unsigned long long)syscalls, syscalls * per,
+		       (unsigned long long)rc.syscalls,
+		       (unsigned long long)rc.waits,
+		       (unsigned long long)rc.ioctls,
+		       (unsigned long long)rc.yields,
+		       (unsigned long long)rc.wakeups,
+		       (unsigned long long)q->wakeups, rc.wakeups * per,
+		       elapsed, elapsed > 0 ? c->bytes / elapsed / 1e6 : 0.0,
+		       ok ? "true" : "false");
+		return ok ? 0 : 1;
+	}
+	printf("kubuf stream: %llu records of %llu bytes, %s ring of %llu KiB, %s",
+	       (unsigned long long)c->records, (unsigned long long)s->o.size,
+	       s->o.kind == KUBUF_MEM_UBUF ? "ubuf" : "kbuf",
+	       (unsigned long long)s->o.ring_size >> 10,
+	       s->o.lossless ? "lossless" : "may drop");
+	if (s->o.busy_poll)
+		printf(", busy-poll\n");
+	else
+		printf(", wake every %llu records or %llu us\n",
+		       (unsigned long long)s->o.wake_records,
+		       (unsigned long long)s->o.wake_usecs);
+	printf("  records       %llu checked, %llu corrupt%s\n",
+	       (unsigned long long)c->records, (unsigned long long)c->corrupt,
+	       interrupted ? " (interrupted)" : "");
+	if (c->corrupt)
+		printf("                first bad record after sequence %llu\n",
+		       (unsigned long long)s->first_bad);
+	printf("  data          %llu bytes, %.1f MB/s\n",
+	       (unsigned long long)c->bytes,
+	       elapsed > 0 ? c->bytes / elapsed / 1e6 : 0.0);
+	printf("  dropped       %llu by the device; %llu sequence numbers missing,"
+	       " %lld lost\n", (unsigned long long)q->dropped,
+	       (unsigned long long)(seqs - c->records), (long long)lost);
+	printf("  system calls  %llu, %.4f per record (library %llu: %llu waits,"
+	       " %llu ioctls, %llu yields; program %llu)\n",
+	       (unsigned long long)syscalls, syscalls * per,
+	       (unsigned long long)rc.syscalls, (unsigned long long)rc.waits,
+	       (unsigned long long)rc.ioctls, (unsigned long long)rc.yields,
+	       (unsigned long long)s->own_syscalls);
+	printf("  wakeups       %llu, %.4f per record (the device sent %llu)\n",
+	       (unsigned long long)rc.wakeups, rc.wakeups * per,
+	       (unsigned long long)q->wakeups);
+	printf("  elapsed       %.2f s\n", elapsed);
+	printf("  result        %s\n", ok ? "ok" : "FAILED");
+	return ok ? 0 : 1;
+}
+
+int cmd_stream(int argc, char **argv)
+{
+	struct kubuf_ring_opts ro = { 0 };
+	struct kubuf_stream st = { 0 };
+	struct stream_run s = { 0 };
+	struct kubuf_ring_query q;
+	struct sigaction sa = { 0 };
+	struct kubuf_ring *r;
+	struct ring_mem m;
+	struct kubuf *k;
+	double elapsed;
+	int ret, rc = 1;
+
+	ret = parse_stream_opts(argc, argv, &s.o);
+	if (ret)
+		return ret < 0 ? 2 : 0;
+	s.progress = !s.o.quiet && isatty(STDERR_FILENO);
+	if (open_dev(0, &k))
+		return 1;
+	ret = ring_mem_new(k, s.o.kind, KUBUF_RING_CTL_SIZE + s.o.ring_size,
+			   &m);
+	if (ret) {
+		fprintf(stderr, "kubuf: ring memory: %s\n", strerror(-ret));
+		goto out_close;
+	}
+	s.own_syscalls = 3;	/* open, and two to make the memory */
+
+	ro.dir = KUBUF_RING_TO_APP;
+	ro.kind = m.kind;
+	ro.mem_id = m.id;
+	ro.data_size = s.o.ring_size;
+	if (s.o.busy_poll) {
+		ro.flags = KUBUF_RING_BUSY_POLL;
+	} else {
+		ro.wake_records = s.o.wake_records;
+		ro.wake_usecs = s.o.wake_usecs;
+	}
+	ret = kubuf_ring_attach(k, m.addr, &ro, &r);
+	if (ret) {
+		fprintf(stderr, "kubuf: ring attach: %s\n", strerror(-ret));
+		goto out_mem;
+	}
+
+	sa.sa_handler = on_sigint;	/* no SA_RESTART: waits return */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	s.own_syscalls += 2;
+
+	kubuf_stream_check_init(&s.check, 0x6b627374, s.o.size);
+	st.flags = s.o.lossless ? KUBUF_STREAM_LOSSLESS : 0;
+	st.rec_size = s.o.size;
+	st.seed = s.check.seed;
+	st.rate = s.o.rate;
+	st.count = s.o.count;
+	s.start = s.last_progress = now_s();
+	ret = kubuf_stream_start(r, &st);
+	if (ret) {
+		fprintf(stderr, "kubuf: stream start: %s\n", strerror(-ret));
+		goto out_detach;
+	}
+	if (stream_loop(&s, r))
+		goto out_detach;
+	elapsed = now_s() - s.start;
+	ret = kubuf_ring_query(r, &q);
+	if (ret) {
+		fprintf(stderr, "kubuf: ring query: %s\n", strerror(-ret));
+		goto out_detach;
+	}
+	rc = stream_report(&s, r, &q, elapsed);
+
+out_detach:
+	kubuf_ring_detach(r);
+out_mem:
+	ring_mem_free(&m);
+out_close:
+	kubuf_close(k);
+	return rc;
+}
