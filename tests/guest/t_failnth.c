@@ -220,10 +220,6 @@ struct snap {
 	long memtypes;
 };
 
-static const char *const stat_names[KUBUF_STAT_NR] = {
-	"open_files", "ubufs", "pinned_pages", "kbufs", "kbuf_pages",
-	"mappings", "eventfd_refs",
-};
 
 static long count_lines(const char *path)
 {
@@ -260,7 +256,7 @@ static const char *snap_diff(const struct snap *a, const struct snap *b,
 	for (i = 0; i < KUBUF_STAT_NR; i++)
 		if (a->stats[i] != b->stats[i]) {
 			snprintf(msg, len, "counter %s is %llu, was %llu",
-				 stat_names[i], (unsigned long long)b->stats[i],
+				 kubuf_stat_name(i), (unsigned long long)b->stats[i],
 				 (unsigned long long)a->stats[i]);
 			return msg;
 		}
@@ -417,7 +413,7 @@ static void stat_is(enum kubuf_stat s, uint64_t want)
 	KT_OK(ioctl(sfd, KUBUF_IOC_GET_STATS, &st));
 	if (st.counters[s] != want)
 		kt_fail(__FILE__, __LINE__, "counter %s is %llu, want %llu",
-			stat_names[s], (unsigned long long)st.counters[s],
+			kubuf_stat_name(s), (unsigned long long)st.counters[s],
 			(unsigned long long)want);
 }
 
@@ -1120,6 +1116,145 @@ static void check_dev(const struct op *op, long ret)
 	free_kbuf(S.fd, S.kbuf);
 }
 
+/* --- rings ------------------------------------------------------------------ */
+
+#define RING_DATA	4096
+
+/* A TO_APP ring at the start of driver buffer @kbuf; 0 or -1. */
+static void ring_args_app(struct kubuf_ring_attach *a, uint32_t kbuf, int efd)
+{
+	memset(a, 0, sizeof(*a));
+	a->dir = KUBUF_RING_TO_APP;
+	a->kind = KUBUF_MEM_KBUF;
+	a->mem_id = kbuf;
+	a->data_size = RING_DATA;
+	a->eventfd = efd;
+	a->wake_records = 1;
+}
+
+static uint32_t ring_attach(struct kubuf_ring_attach *a)
+{
+	KT_OK(ioctl(S.fd, KUBUF_IOC_RING_ATTACH, a));
+	return a->id;
+}
+
+static int ring_detach(uint32_t id)
+{
+	struct kubuf_id a = { .id = id };
+
+	return ioctl(S.fd, KUBUF_IOC_RING_DETACH, &a);
+}
+
+/*
+ * op->flags: 0 a TO_APP ring in a driver buffer; 1 the same with an
+ * eventfd of its own; 2 a TO_DEV ring in a registration, replying into
+ * a TO_APP ring; 4 the TO_APP ring attached already (for DETACH, QUERY,
+ * STREAM_START), 8 and its stream started (STREAM_STOP).
+ */
+static struct kubuf_ring_attach ring_arg;
+static struct kubuf_stream stream_arg;
+static struct kubuf_ring_query ring_q;
+static uint32_t ring_id, reply_id;
+
+static void prep_ring(const struct op *op)
+{
+	struct kubuf_ring_attach reply;
+
+	memset(S.mem, 0, 4 * PG);
+	S.kbuf = alloc_kbuf(S.fd, 4, KUBUF_KBUF_PAGES, 0,
+			    KUBUF_KBUF_APP_WRITE, NULL);
+	S.efd = op->flags & 1 ? KT_OK(eventfd(0, EFD_CLOEXEC)) : -1;
+	S.ubuf = 0;
+	reply_id = ring_id = 0;
+	ring_args_app(&ring_arg, S.kbuf, S.efd);
+	if (op->flags & 2) {
+		S.ubuf = reg_ubuf(S.fd, S.mem, 4 * PG, RW);
+		ring_args_app(&reply, S.kbuf, -1);
+		reply_id = ring_attach(&reply);
+		memset(&ring_arg, 0, sizeof(ring_arg));
+		ring_arg.dir = KUBUF_RING_TO_DEV;
+		ring_arg.kind = KUBUF_MEM_UBUF;
+		ring_arg.mem_id = S.ubuf;
+		ring_arg.data_size = RING_DATA;
+		ring_arg.eventfd = -1;
+		ring_arg.reply_id = reply_id;
+	}
+	if (op->flags & 4)
+		ring_id = ring_attach(&ring_arg);
+	memset(&stream_arg, 0, sizeof(stream_arg));
+	stream_arg.ring_id = ring_id;
+	stream_arg.flags = KUBUF_STREAM_LOSSLESS;
+	stream_arg.rec_size = 32;
+	stream_arg.count = 4;
+	if (op->flags & 8)
+		KT_OK(ioctl(S.fd, KUBUF_IOC_STREAM_START, &stream_arg));
+	memset(&ring_q, 0, sizeof(ring_q));
+	ring_q.id = ring_id;
+	memset(&S.idarg, 0, sizeof(S.idarg));
+	S.idarg.id = ring_id;
+}
+
+static long call_ring_attach(const struct op *op)
+{
+	return ioctl(S.fd, KUBUF_IOC_RING_ATTACH, &ring_arg);
+}
+
+static long call_ring_detach(const struct op *op)
+{
+	return ioctl(S.fd, KUBUF_IOC_RING_DETACH, &S.idarg);
+}
+
+static long call_ring_query(const struct op *op)
+{
+	return ioctl(S.fd, KUBUF_IOC_RING_QUERY, &ring_q);
+}
+
+static long call_stream_start(const struct op *op)
+{
+	return ioctl(S.fd, KUBUF_IOC_STREAM_START, &stream_arg);
+}
+
+static long call_stream_stop(const struct op *op)
+{
+	return ioctl(S.fd, KUBUF_IOC_STREAM_STOP, &S.idarg);
+}
+
+/* The ring is there, active, or not there at all; then nothing is. */
+static void check_ring(const struct op *op, long ret)
+{
+	struct kubuf_ring_query q;
+	uint32_t id = ring_id;
+
+	if (op->call == call_ring_attach && ret == 0)
+		id = ring_arg.id;
+	memset(&q, 0, sizeof(q));
+	q.id = id;
+	if (op->call == call_ring_detach && ret == 0) {
+		KT_ERRNO(ioctl(S.fd, KUBUF_IOC_RING_QUERY, &q), ENOENT);
+		id = 0;
+	} else if (id) {
+		KT_OK(ioctl(S.fd, KUBUF_IOC_RING_QUERY, &q));
+		KT_ASSERT_EQ(q.state, KUBUF_RING_ACTIVE);
+		if (op->call == call_ring_query && ret == 0)
+			KT_ASSERT_EQ(ring_q.dir, KUBUF_RING_TO_APP);
+		if (op->call == call_stream_start)
+			KT_ASSERT(ret ? q.stream == KUBUF_STREAM_IDLE :
+				  q.stream != KUBUF_STREAM_IDLE);
+	}
+	stat_is(KUBUF_STAT_RINGS, !!id + !!reply_id);
+	if (id)
+		KT_OK(ring_detach(id));
+	if (reply_id)
+		KT_OK(ring_detach(reply_id));
+	stat_is(KUBUF_STAT_RINGS, 0);
+	if (S.ubuf)
+		unreg_ubuf(S.fd, S.ubuf);
+	free_kbuf(S.fd, S.kbuf);
+	if (S.efd >= 0)
+		close(S.efd);
+	take_events();
+}
+
 /* --- the sweep ------------------------------------------------------------ */
 
 static const char *errname(int e)
@@ -1555,6 +1690,27 @@ KT_CASE(kbuf_mmap)
 		{ "fork with a mapping", { ENOMEM, EAGAIN }, 1, 0, 0,
 		  .pages = 4, .flags = 1, .dev_op = 4, .prepare = prep_kbuf,
 		  .call = call_fork, .check = check_mm },
+	};
+
+	RUN(ops);
+}
+
+#define RING(nm, f, c, alloc, copy)					\
+	{ nm, ENOMEM_EFAULT, alloc, copy, 4, .flags = f,		\
+	  .prepare = prep_ring, .call = c, .check = check_ring }
+
+KT_CASE(ring)
+{
+	static const struct op ops[] = {
+		RING("RING_ATTACH to the app, in a buffer", 0,
+		     call_ring_attach, 2, 1),
+		RING("RING_ATTACH with an eventfd", 1, call_ring_attach, 2, 1),
+		RING("RING_ATTACH to the device, with a reply", 2,
+		     call_ring_attach, 3, 1),
+		RING("RING_DETACH", 4, call_ring_detach, 0, 1),
+		RING("RING_QUERY", 4, call_ring_query, 0, 2),
+		RING("STREAM_START", 4, call_stream_start, 0, 1),
+		RING("STREAM_STOP", 12, call_stream_stop, 0, 1),
 	};
 
 	RUN(ops);
