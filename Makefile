@@ -10,6 +10,10 @@
 #   make test-debug  the whole suite in the debug kernel (KASAN, lockdep,
 #                    kmemleak, fault injection), built from Debian's
 #                    linux-source first unless cached
+#   make test-storm  the whole suite in 6.12 with a handled signal every
+#                    millisecond in every test process
+#   make fuzz        the fuzzer alone, for long, in the debug kernel:
+#                    SECONDS=1800 PROCS=4 SEED=(random) LANE=debug
 #   make demo        install what is missing, build, run `kubuf demo` in a VM
 #   make module      the module only (KDIR=... for another kernel)
 #   make install     install module, library, header and program (as root)
@@ -124,6 +128,24 @@ test-debug: setup
 	$(MAKE) userspace
 	bash tests/vm/run.sh --set debug
 
+test-storm: setup
+	$(MAKE) userspace
+	bash tests/vm/run.sh --set storm
+
+# The time bound and the rest reach the fuzzer through the kernel
+# command line; its seed and operation counts end the output.
+SECONDS ?= 1800
+PROCS   ?= 4
+LANE    ?= debug
+fuzz: setup
+	$(MAKE) userspace
+	bash tests/vm/run.sh --lane $(LANE) --filter t_fuzz/fuzz \
+		--guest-env KUBUF_FUZZ_SECONDS=$(SECONDS) \
+		--guest-env KUBUF_FUZZ_PROCS=$(PROCS) \
+		$(if $(SEED),--guest-env KUBUF_FUZZ_SEED=$(SEED)) \
+		--test-timeout $$(($(SECONDS) + 300)) \
+		--guest-timeout $$(($(SECONDS) + 900))
+
 demo: setup
 	$(MAKE) userspace
 	bash tests/vm/run.sh --mode demo
@@ -150,5 +172,5 @@ clean:
 	rm -rf $(B)
 	-$(MAKE) -C kernel KDIR=$(KDIR) clean 2>/dev/null
 
-.PHONY: all userspace module module-skip setup test test-debug demo check \
-	install clean
+.PHONY: all userspace module module-skip setup test test-debug test-storm \
+	fuzz demo check install clean
