@@ -162,21 +162,34 @@ struct kubuf_ring {
  * and it stays mapped until kubuf_ring_mem_put(). -ESHUTDOWN when it is
  * gone (the registration revoked) or the file is being released.
  */
-static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+/*
+ * Hold the ring's memory in @m: a driver buffer's is the ring's own (no
+ * lock needed); a registration's is taken under kubuf_file.lock, which a
+ * registration's ring needs held. -ESHUTDOWN once revoked.
+ */
+static int kubuf_ring_hold(struct kubuf_ring *r, struct kubuf_dev_mem *m)
 {
-	struct kubuf_file *kf = r->kf;
-	int ret = -ESHUTDOWN;
-
 	if (r->kind == KUBUF_MEM_KBUF) {
 		*m = r->kmem;
 		m->kbuf = NULL;		/* the ring's reference, not the burst's */
-		ret = 0;
+		return 0;
+	}
+	if (!r->ubuf)
+		return -ESHUTDOWN;
+	return kubuf_ubuf_dev_hold(r->kf, r->ubuf, KUBUF_ACCESS_DEV_READ |
+				   KUBUF_ACCESS_DEV_WRITE, m);
+}
+
+static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+{
+	struct kubuf_file *kf = r->kf;
+	int ret;
+
+	if (r->kind == KUBUF_MEM_KBUF) {
+		ret = kubuf_ring_hold(r, m);
 	} else {
 		mutex_lock(&kf->lock);
-		if (r->ubuf)
-			ret = kubuf_ubuf_dev_hold(kf, r->ubuf,
-						  KUBUF_ACCESS_DEV_READ |
-						  KUBUF_ACCESS_DEV_WRITE, m);
+		ret = kubuf_ring_hold(r, m);
 		mutex_unlock(&kf->lock);
 	}
 	if (ret)
@@ -431,15 +444,8 @@ static void kubuf_ring_complete(struct kubuf_file *kf, u32 reply_id,
 	if (!rr || rr->dir != KUBUF_RING_TO_APP ||
 	    READ_ONCE(rr->state) != KUBUF_RING_ACTIVE)
 		goto out;
-	/* kf->lock is held: take the registration directly. */
-	if (rr->kind == KUBUF_MEM_KBUF) {
-		m = rr->kmem;
-		m.kbuf = NULL;
-	} else if (!rr->ubuf ||
-		   kubuf_ubuf_dev_hold(kf, rr->ubuf, KUBUF_ACCESS_DEV_READ |
-				       KUBUF_ACCESS_DEV_WRITE, &m)) {
+	if (kubuf_ring_hold(rr, &m))	/* kf->lock is held */
 		goto out;
-	}
 	mutex_lock(&rr->prod_lock);
 	kubuf_ring_view_map(rr, &m);
 	p = kubuf_ring_prod_reserve(&rr->view, len, KUBUF_REC_DONE);
@@ -679,21 +685,14 @@ void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	}
 }
 
-/* release(): stop every ring's thread, then free the rings. */
+/* release(): no ioctl is left; detach every ring as DETACH would. */
 void kubuf_ring_release_all(struct kubuf_file *kf)
 {
 	struct kubuf_ring *r;
 	unsigned long id;
 
-	mutex_lock(&kf->lock);
-	xa_for_each(&kf->rings, id, r) {
-		xa_erase(&kf->rings, id);
-		kf->nr_rings--;
-		mutex_unlock(&kf->lock);
-		kubuf_ring_free(r);
-		mutex_lock(&kf->lock);
-	}
-	mutex_unlock(&kf->lock);
+	xa_for_each(&kf->rings, id, r)
+		kubuf_ring_detach_id(kf, id);
 }
 
 /* The validation ladder of ATTACH, before anything is looked up. */
