@@ -292,6 +292,7 @@ static void worker(uint64_t seed, bool memcg, const char *cg_procs)
 	int i;
 
 	rng = seed;
+	kt_storm_child();
 	setpgid(0, 0);
 	setpriority(PRIO_PROCESS, 0, 0);
 	kt_write_file("/proc/self/oom_score_adj", "500");
