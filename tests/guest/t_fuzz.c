@@ -1559,8 +1559,11 @@ static void op_eventfd(int op)
 		}
 		if (one_in(20))
 			a.flags = rand_bits(0);
-		if (a.flags)
+		/* Unknown bits; or CLEAR, which wants fd -1 and needs no fd. */
+		if (a.flags & ~KUBUF_EVENTFD_CLEAR)
 			want = EINVAL;
+		else if (a.flags)
+			want = a.fd == -1 ? 0 : EINVAL;
 	}
 	if (ladder_mode(i, true))
 		want = EBADF;
