@@ -15,16 +15,17 @@
  * A case may leave notes for the record (kt_note()): the guest runner
  * shows them under the case's TAP line even when it passes.
  *
- * With KUBUF_SIGNAL_STORM=1 in the environment, every case and every
- * process it forks takes a SIGALRM each millisecond, handled by a no-op
- * with SA_RESTART (see kt_storm_start()).
+ * With KUBUF_SIGNAL_STORM=1 in the environment, every case takes a
+ * SIGALRM each millisecond, handled by a no-op with SA_RESTART (see
+ * kt_storm_start()); calls that a signal ends early even so (poll(),
+ * nanosleep()) go through kt_poll() and kt_msleep().
  */
 #ifndef KUBUF_TEST_HARNESS_H
 #define KUBUF_TEST_HARNESS_H
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -261,6 +262,25 @@ static inline int kt_drop_cap(unsigned int cap)
 	return syscall(SYS_capset, &h, d) ? -1 : 0;
 }
 
+/* poll() for @timeout_ms (-1: no limit), whatever signals arrive. */
+static inline int kt_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec t0, t;
+	int ret, left = timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((ret = poll(fds, n, left)) < 0 && errno == EINTR) {
+		if (timeout_ms < 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+					  (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left < 0)
+			left = 0;
+	}
+	return ret;
+}
+
 /* Sleep @ms milliseconds, all of them, whatever signals arrive. */
 static inline void kt_msleep(unsigned int ms)
 {
@@ -319,7 +339,8 @@ static inline void kt_note(const char *fmt, ...)
  * instead is either a test that must retry (poll, nanosleep and a few
  * others never restart) or a module that returns -EINTR where it should
  * let the call restart. Interval timers are not inherited by fork(), so
- * every child arms its own.
+ * a child has none unless it arms its own (kt_storm_child()); one that
+ * calls exec() must not: the timer would outlive the handler.
  */
 static inline void kt_storm_handler(int sig)
 {
@@ -350,8 +371,14 @@ static inline void kt_storm_start(void)
 	sa.sa_handler = kt_storm_handler;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
-	pthread_atfork(NULL, NULL, kt_storm_arm);
 	kt_storm_arm();
+}
+
+/* In a forked child that will not exec(): the storm goes on there too. */
+static inline void kt_storm_child(void)
+{
+	if (kt_storm_wanted())
+		kt_storm_arm();
 }
 
 static inline int kt_run_one(const struct kt_case *c)

@@ -149,7 +149,7 @@ KT_CASE(nowait_done_event)
 	c.len = 16 * PG;
 	c.seed = 77;
 	KT_ASSERT_EQ(kubuf_dev_cmd(k, &c), 0);
-	KT_ASSERT_EQ(poll(&pfd, 1, 10000), 1);
+	KT_ASSERT_EQ(kt_poll(&pfd, 1, 10000), 1);
 	KT_ASSERT_EQ(read(efd, &cnt, 8), 8);
 	KT_ASSERT_EQ(kubuf_get_events(k, &ev), 0);
 	KT_ASSERT_EQ(ev, KUBUF_EVENT_DONE);

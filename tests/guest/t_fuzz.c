@@ -1698,6 +1698,7 @@ static void op_fork(int op)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
+		kt_storm_child();
 		me.depth = 1;
 		me.stream = rnd();
 		rnd_state = me.stream;
@@ -2608,6 +2609,7 @@ static void worker(int index, unsigned int generation)
 	me.stream = stream_seed(run.seed, index, generation);
 	rnd_state = me.stream;
 	crash_handlers();
+	kt_storm_child();
 	for (i = 0; i < MAX_EFDS; i++)
 		W.efds[i] = -1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, W.sock))

@@ -122,9 +122,7 @@ static int stream_start(int fd, uint32_t ring, uint32_t size, uint64_t rate,
 
 static void sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	kt_msleep(ms);
 }
 
 /* What a consumer checked: records in order, each whole and correct. */
@@ -602,7 +600,7 @@ KT_CASE(stream_wakeups_batched)
 			break;
 		if (kubuf_ring_cons_prepare_wait(&v) == 0) {
 			sleeps++;
-			KT_OK(poll(&p, 1, 5000));
+			KT_OK(kt_poll(&p, 1, 5000));
 			KT_ASSERT(p.revents & POLLIN);
 			(void)!read(efd, &cnt, sizeof(cnt));
 		}
@@ -665,7 +663,7 @@ KT_CASE(stream_file_event_wakeup)
 	kubuf_ring_view_init(&v, m.addr, RING_DATA);
 	KT_ASSERT_EQ(kubuf_ring_cons_prepare_wait(&v), 0);
 	KT_OK(stream_start(fd, id, 8, 1000, 1, KUBUF_STREAM_LOSSLESS));
-	KT_ASSERT_EQ(poll(&p, 1, 10000), 1);
+	KT_ASSERT_EQ(kt_poll(&p, 1, 10000), 1);
 	KT_OK(ioctl(fd, KUBUF_IOC_GET_EVENTS, &ev));
 	KT_ASSERT(ev.pending & KUBUF_EVENT_RING_DATA);
 	kubuf_ring_cons_done_wait(&v);

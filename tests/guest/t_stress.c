@@ -3,11 +3,12 @@
  * Stress: hundreds of processes doing random register / alloc / mmap /
  * fork / device command / close work, and a parent that kill -9s them at
  * random moments, in the middle of whatever they are doing, and starts
- * new ones in their place; with the kernel's hung-task detector set to a
- * few seconds. The memory_pressure case adds a hog that leaves the kernel
- * little free memory, and puts MEMCG_PROCS of the workers in a small
- * memory cgroup, where the module's allocations fail and the cgroup's
- * OOM killer kills now and then (allowed: kt_expect("oom")).
+ * new ones in their place; with the kernel's hung-task detector set to
+ * HUNG_SECS (a task stuck for good also fails the case by its timeout).
+ * The memory_pressure case adds a hog that leaves the kernel little free
+ * memory, and puts MEMCG_PROCS of the workers in a small memory cgroup,
+ * where the module's allocations fail and the cgroup's OOM killer kills
+ * now and then (allowed: kt_expect("oom")).
  *
  * A worker checks its own results (an errno outside the documented set,
  * a device FILL it cannot read back) and exits 1 on a failure. At the
@@ -34,7 +35,7 @@
 #define MEM_PAGES	256		/* a worker's registrable memory */
 #define MEMCG_PROCS	16		/* workers in the memory cgroup */
 #define MEMCG_MB	48		/* its limit */
-#define HUNG_SECS	"10"		/* the hung-task detector's limit */
+#define HUNG_SECS	"30"		/* the hung-task detector's limit */
 #define CG_ROOT		"/sys/fs/cgroup"
 #define HUNG_TASK	"/proc/sys/kernel/hung_task_timeout_secs"
 
@@ -292,6 +293,7 @@ static void worker(uint64_t seed, bool memcg, const char *cg_procs)
 	int i;
 
 	rng = seed;
+	kt_storm_child();
 	setpgid(0, 0);
 	setpriority(PRIO_PROCESS, 0, 0);
 	kt_write_file("/proc/self/oom_score_adj", "500");

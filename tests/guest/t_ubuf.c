@@ -264,18 +264,24 @@ KT_CASE(register_shared_anon)
 	kubuf_close(k);
 }
 
+/*
+ * Make the pool @n huge pages. The kernel stops growing it at a pending
+ * signal and still reports success, so write until it is there.
+ */
 static int set_hugepages(int n)
 {
-	char buf[16];
-	int fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
-	int len = snprintf(buf, sizeof(buf), "%d", n);
-	int ok;
+	char buf[16], cur[16];
+	int tries;
 
-	if (fd < 0)
-		return -1;
-	ok = write(fd, buf, len) == len;
-	close(fd);
-	return ok ? 0 : -1;
+	snprintf(buf, sizeof(buf), "%d", n);
+	for (tries = 0; tries < 100; tries++) {
+		if (kt_write_file("/proc/sys/vm/nr_hugepages", buf))
+			return -1;
+		if (!kt_read_file("/proc/sys/vm/nr_hugepages", cur, sizeof(cur)) &&
+		    atoi(cur) == n)
+			return 0;
+	}
+	return -1;
 }
 
 /* hugetlbfs, and a range starting in the middle of a huge page. */
@@ -683,7 +689,7 @@ KT_CASE(revoke_notifies)
 
 	KT_ASSERT_EQ(read(efd, &cnt, 8), 8);
 	KT_ASSERT(cnt >= 1);
-	KT_ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+	KT_ASSERT_EQ(kt_poll(&pfd, 1, 1000), 1);
 	KT_ASSERT(pfd.revents & POLLPRI);
 	KT_ASSERT_EQ(kubuf_get_events(k, &ev), 0);
 	KT_ASSERT_EQ(ev, KUBUF_EVENT_REVOKED);
