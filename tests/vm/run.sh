@@ -408,4 +408,19 @@ while IFS=$'\t' read -r lane krel p f note secs; do
 	total_fail=$((total_fail + f))
 done < "$summary"
 [ "$mode" = test ] && echo && echo "$total_pass passed, $total_fail failed"
+
+# The failures again, last, so the end of a long log says what went wrong.
+if [ "$mode" = test ] && [ "$total_fail" -gt 0 ]; then
+	while IFS=$'\t' read -r lane _ _ f note _; do
+		[ "$f" -gt 0 ] || continue
+		echo
+		echo "-- $lane: $note"
+		t=$out/$lane/tap
+		[ "$lane" = host ] && t=$out/host.log
+		[ -f "$t" ] || continue
+		awk '/^not ok /{p=1; k=0; print; next}
+		     p && /^#   / && k < 25 {print; k++; next}
+		     {p=0}' "$t" | sed 's/^/   /'
+	done < "$summary"
+fi
 [ "$total_fail" -eq 0 ]
