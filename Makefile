@@ -15,6 +15,8 @@
 #   make fuzz        the fuzzer alone, for long, in the debug kernel:
 #                    SECONDS=1800 PROCS=4 SEED=(random) LANE=debug
 #   make demo        install what is missing, build, run `kubuf demo` in a VM
+#   make stream      `kubuf stream $(ARGS)` in a VM (LANE=6.12): a million
+#                    records through a ring, every one checked
 #   make module      the module only (KDIR=... for another kernel)
 #   make install     install module, library, header and program (as root)
 #   make check       checkpatch and sparse on the module (developers)
@@ -136,10 +138,9 @@ test-storm: setup
 # command line; its seed and operation counts end the output.
 SECONDS ?= 1800
 PROCS   ?= 4
-LANE    ?= debug
 fuzz: setup
 	$(MAKE) userspace
-	bash tests/vm/run.sh --lane $(LANE) --filter t_fuzz/fuzz \
+	bash tests/vm/run.sh --lane $(or $(LANE),debug) --filter t_fuzz/fuzz \
 		--guest-env KUBUF_FUZZ_SECONDS=$(SECONDS) \
 		--guest-env KUBUF_FUZZ_PROCS=$(PROCS) \
 		$(if $(SEED),--guest-env KUBUF_FUZZ_SEED=$(SEED)) \
@@ -149,6 +150,12 @@ fuzz: setup
 demo: setup
 	$(MAKE) userspace
 	bash tests/vm/run.sh --mode demo
+
+# `kubuf stream $(ARGS)` in a guest: by default a million records, checked.
+stream: setup
+	$(MAKE) userspace
+	bash tests/vm/run.sh --lane $(or $(LANE),6.12) --run 'stream $(ARGS)' \
+		--guest-timeout 3600
 
 # --- developers' checks: checkpatch and sparse on every kernel -------------
 check: setup
@@ -173,4 +180,4 @@ clean:
 	-$(MAKE) -C kernel KDIR=$(KDIR) clean 2>/dev/null
 
 .PHONY: all userspace module module-skip setup test test-debug test-storm \
-	fuzz demo check install clean
+	fuzz demo stream check install clean

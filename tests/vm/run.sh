@@ -11,6 +11,9 @@
 # usage: tests/vm/run.sh [options]
 #   --mode test|demo|hang   run the tests (default), the demo, or a guest
 #                           that never powers off (to test the timeout)
+#   --run 'ARGS'            run `kubuf ARGS` in the guest and show its
+#                           output (as --mode demo does for `kubuf demo`);
+#                           ARGS: letters, digits, spaces and ._,:=/+-
 #   --lane NAME             run this lane only (repeatable); default: every
 #                           lane of the set (demo: its first lane)
 #   --set NAME              the lanes of kernels.conf in set NAME (default
@@ -38,6 +41,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=test
+run_args=
 lanes=()
 set=main
 guest_env=
@@ -55,6 +59,7 @@ die() { echo "run.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mode) mode=$2; shift ;;
+	--run) mode=run; run_args=$2; shift ;;
 	--lane) lanes+=("$2"); shift ;;
 	--set) set=$2; shift ;;
 	--guest-env)
@@ -74,7 +79,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case "$mode" in test|demo|hang) ;; *) die "bad --mode $mode" ;; esac
+case "$mode" in test|demo|hang|run) ;; *) die "bad --mode $mode" ;; esac
+[[ "$run_args" =~ ^[A-Za-z0-9\ ._,:=/+-]*$ ]] ||
+	die "--run: only letters, digits, spaces and ._,:=/+- in ARGS"
 case "$filter" in *[[:space:]]*) die "--filter cannot hold spaces" ;; esac
 
 mkdir -p "$out"
@@ -229,7 +236,8 @@ boot() {
 		-kernel "$kimage" -initrd "$dir/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 \
 ${lane_cmdline[$lane]} kubuf_mode=$gmode kubuf_timeout=$ttmo \
-kubuf_filter=$filter$guest_env" < /dev/null > "$dir/qemu.log" 2>&1
+kubuf_filter=$filter$guest_env${run_args:+ kubuf_run=\"$run_args\"}" \
+		< /dev/null > "$dir/qemu.log" 2>&1
 }
 
 # --- one lane --------------------------------------------------------------
@@ -267,7 +275,7 @@ run_lane() {
 	while IFS= read -r line; do
 		case "$line" in
 		'# run: '*|'# done'|'1..'*|'TAP version'*|'# probe ok') ;;
-		*) if [ "$mode" = demo ]; then
+		*) if [ "$mode" = demo ] || [ "$mode" = run ]; then
 			   printf '%s\n' "$line"
 		   else
 			   printf '   [%s] %s\n' "$lane" "$line"
