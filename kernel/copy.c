@@ -123,7 +123,7 @@ ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf, size_t len)
 	if (!len)
 		return 0;
 	f.len = min_t(size_t, len, KUBUF_READ_MAX);
-	f.buf = kvmalloc(f.len, GFP_KERNEL_ACCOUNT);
+	f.buf = kvmalloc(f.len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!f.buf)
 		return -ENOMEM;
 

@@ -163,8 +163,9 @@ static int kubuf_ubuf_pin(struct kubuf_ubuf *ub)
 	if (ub->access & KUBUF_ACCESS_DEV_WRITE)
 		gup_flags |= FOLL_WRITE;
 
+	/* Sized by the caller: failing is its -ENOMEM, not a log report. */
 	ub->pages = kvmalloc_array(ub->nr_pages, sizeof(*ub->pages),
-				   GFP_KERNEL_ACCOUNT);
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!ub->pages)
 		return -ENOMEM;
 
