@@ -376,13 +376,21 @@ KT_CASE(own_event_loop)
 		}
 		KT_ASSERT(kubuf_ring_consume(g.r, check_rec, &c, 0) >= 0);
 	}
-	/* The wakeup was taken: the fd is quiet again. */
+	/*
+	 * A wakeup the device decided on just before the last consume
+	 * disarmed may still land after it (a documented spurious one). Once
+	 * the stream is stopped none can come: one more arm and consume take
+	 * whatever is queued, and the fd is quiet.
+	 */
+	KT_ASSERT_EQ(kubuf_stream_stop(g.r), 0);
+	KT_ASSERT_EQ(kubuf_ring_arm(g.r), 0);
+	KT_ASSERT_EQ(kubuf_ring_consume(g.r, check_rec, &c, 0), 0);
 	KT_ASSERT_EQ(KT_OK(poll(&pfd, 1, 0)), 0);
 	KT_ASSERT_EQ(kubuf_ring_query(g.r, &q), 0);
 	kubuf_ring_counters(g.r, &rc);
 	KT_ASSERT_EQ(c.records, count);
 	KT_ASSERT(rc.wakeups <= q.wakeups + 1);
-	KT_ASSERT(rc.waits <= (uint64_t)polls);
+	KT_ASSERT(rc.waits <= (uint64_t)polls + 1);
 	rig_free(&g);
 }
 
