@@ -219,6 +219,16 @@ static void kubuf_ring_mem_put(struct kubuf_ring *r, struct kubuf_dev_mem *m)
 	kubuf_dev_mem_put(m);
 }
 
+/*
+ * Add @n to one of the ring's counters. Only the ring's thread (or the
+ * caller holding prod_lock) writes them; QUERY reads them without that
+ * lock, so each is stored whole.
+ */
+static void kubuf_ring_count(u64 *counter, u64 n)
+{
+	WRITE_ONCE(*counter, *counter + n);
+}
+
 /* Tell the application: its eventfd, or the file's event. */
 static void kubuf_ring_signal(struct kubuf_ring *r, u32 event)
 {
@@ -281,8 +291,9 @@ static void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
 	if (!force && r->batch < r->wake_records &&
 	    !(r->wake_ns && now - r->batch_ns >= r->wake_ns))
 		return;
+	/* Counted first: a consumer this wakes finds it counted. */
+	kubuf_ring_count(&r->wakeups, 1);
 	kubuf_ring_signal(r, KUBUF_EVENT_RING_DATA);
-	r->wakeups++;
 	r->woken = true;
 	r->woken_tail = v->peer;
 	r->batch = 0;
@@ -358,7 +369,7 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 				full = true;
 				break;
 			}
-			r->dropped++;
+			kubuf_ring_count(&r->dropped, 1);
 			r->seq++;
 			kubuf_ring_prod_dropped(&r->view, r->dropped);
 			dropped = true;
@@ -367,8 +378,8 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 		kubuf_ring_write_stream(p, r->seq, s->seed, s->rec_size);
 		kubuf_ring_prod_commit(&r->view, len);
 		r->seq++;
-		r->records++;
-		r->bytes += len;
+		kubuf_ring_count(&r->records, 1);
+		kubuf_ring_count(&r->bytes, len);
 		bytes += len;
 		nr++;
 	}
@@ -454,13 +465,13 @@ static void kubuf_ring_complete(struct kubuf_file *kf, u32 reply_id,
 		if (echo_len)
 			memcpy(p + sizeof(*done), echo, echo_len);
 		kubuf_ring_prod_commit(&rr->view, len);
-		rr->records++;
-		rr->bytes += len;
+		kubuf_ring_count(&rr->records, 1);
+		kubuf_ring_count(&rr->bytes, len);
 		kubuf_ring_announce(rr, 1, true);
 	} else if (rr->view.err) {
 		kubuf_ring_broken(rr);
 	} else {
-		rr->dropped++;
+		kubuf_ring_count(&rr->dropped, 1);
 		kubuf_ring_prod_dropped(&rr->view, rr->dropped);
 	}
 	mutex_unlock(&rr->prod_lock);
@@ -542,8 +553,8 @@ static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 	barrier();
 	kubuf_ring_cons_next(v, rec);
 	kubuf_ring_cons_release(v);
-	r->records++;
-	r->bytes += rec->len;
+	kubuf_ring_count(&r->records, 1);
+	kubuf_ring_count(&r->bytes, rec->len);
 	return 1;
 }
 
@@ -620,7 +631,7 @@ static int kubuf_ring_thread(void *arg)
 		}
 		__set_current_state(TASK_RUNNING);
 		if (r->dir == KUBUF_RING_TO_DEV && READ_ONCE(r->kicked))
-			WRITE_ONCE(r->wakeups, r->wakeups + 1);
+			kubuf_ring_count(&r->wakeups, 1);
 	}
 	return 0;
 }
