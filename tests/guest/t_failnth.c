@@ -388,7 +388,7 @@ static void poll_pri(void)
 	int i;
 
 	for (i = 0; i < 100; i++)
-		if (poll(&p, 1, 100) > 0 && (p.revents & POLLPRI))
+		if (kt_poll(&p, 1, 100) > 0 && (p.revents & POLLPRI))
 			return;
 	kt_fail(__FILE__, __LINE__, "no event within 10s");
 }

@@ -998,11 +998,11 @@ KT_CASE(dev_fill_nowait_free)
 		KT_OK(ioctl(fd, KUBUF_IOC_GET_EVENTS, &ev));
 		if (ev.pending & KUBUF_EVENT_DONE)
 			break;
-		usleep(10000);
+		kt_msleep(10);
 	}
 	KT_ASSERT(ev.pending & KUBUF_EVENT_DONE);
-	for (i = 0; i < 100 && stat_of(fd, KUBUF_STAT_KBUFS); i++)
-		usleep(10000);
+	for (i = 0; i < 2000 && stat_of(fd, KUBUF_STAT_KBUFS); i++)
+		kt_msleep(10);
 	KT_ASSERT_EQ(stat_of(fd, KUBUF_STAT_KBUFS), 0);
 	close(fd);
 }

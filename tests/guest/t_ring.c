@@ -600,7 +600,7 @@ KT_CASE(stream_wakeups_batched)
 			break;
 		if (kubuf_ring_cons_prepare_wait(&v) == 0) {
 			sleeps++;
-			KT_OK(kt_poll(&p, 1, 5000));
+			KT_OK(kt_poll(&p, 1, 20000));
 			KT_ASSERT(p.revents & POLLIN);
 			(void)!read(efd, &cnt, sizeof(cnt));
 		}
@@ -627,6 +627,7 @@ KT_CASE(stream_busy_poll_no_wakeups)
 	struct kubuf_ring_view v;
 	struct kubuf_ring_query q;
 	struct kubuf_events ev = { 0 };
+	struct pollfd p = { .fd = fd, .events = POLLPRI };
 	struct seen s = { 0 };
 	struct mem m;
 
@@ -642,6 +643,8 @@ KT_CASE(stream_busy_poll_no_wakeups)
 	q = drain_until_done(fd, a.id, &v, 32, &s);
 	KT_ASSERT_EQ(s.records, 3000);
 	KT_ASSERT_EQ(q.wakeups, 0);
+	/* DONE is set, then announced: wait for the event. */
+	KT_ASSERT_EQ(kt_poll(&p, 1, 20000), 1);
 	KT_OK(ioctl(fd, KUBUF_IOC_GET_EVENTS, &ev));
 	KT_ASSERT_EQ(ev.pending, KUBUF_EVENT_RING_STATE);	/* DONE only */
 	close(fd);

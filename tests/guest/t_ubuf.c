@@ -543,11 +543,11 @@ static void wait_counters_zero(void)
 {
 	int i;
 
-	for (i = 0; i < 500; i++) {
+	for (i = 0; i < 2000; i++) {
 		if (!kt_stat(KUBUF_STAT_PINNED_PAGES) && !kt_stat(KUBUF_STAT_UBUFS) &&
 		    kt_stat(KUBUF_STAT_OPEN_FILES) == 1)
 			return;
-		usleep(10000);
+		kt_msleep(10);
 	}
 	kt_fail(__FILE__, __LINE__, "counters not back to zero");
 }
@@ -725,12 +725,12 @@ KT_CASE(revoke_stops_writer)
 	KT_ASSERT_EQ(start_writer(k, id, len), 0);
 	usleep(20000);
 	KT_ASSERT_EQ(kubuf_dev_reset(k), 0);
-	for (i = 0; i < 500 && !(ev & KUBUF_EVENT_DONE); i++) {
+	for (i = 0; i < 2000 && !(ev & KUBUF_EVENT_DONE); i++) {
 		uint32_t e;
 
 		KT_ASSERT_EQ(kubuf_get_events(k, &e), 0);
 		ev |= e;
-		usleep(10000);
+		kt_msleep(10);
 	}
 	KT_ASSERT(ev & KUBUF_EVENT_REVOKED);
 	KT_ASSERT(ev & KUBUF_EVENT_DONE);
@@ -840,8 +840,8 @@ KT_CASE(ksm_keeps_pins)
 	KT_OK(write_str("/sys/kernel/mm/ksm/sleep_millisecs", "1"));
 	scans = read_num("/sys/kernel/mm/ksm/full_scans");
 	KT_OK(write_str("/sys/kernel/mm/ksm/run", "1"));
-	for (i = 0; i < 1000 && read_num("/sys/kernel/mm/ksm/full_scans") < scans + 3; i++)
-		usleep(10000);
+	for (i = 0; i < 3000 && read_num("/sys/kernel/mm/ksm/full_scans") < scans + 3; i++)
+		kt_msleep(10);
 	KT_ASSERT(read_num("/sys/kernel/mm/ksm/full_scans") >= scans + 3);
 	/* ksmd did merge: the unpinned twin pages are shared now. */
 	KT_ASSERT(read_num("/sys/kernel/mm/ksm/pages_sharing") > 0);
