@@ -413,7 +413,7 @@ static int demo_stream(void)
 	printf("  %llu records checked, %llu corrupt, %llu missing\n",
 	       (unsigned long long)c.records, (unsigned long long)c.corrupt,
 	       (unsigned long long)c.missing);
-	printf("  %llu system calls for the ring in all (%.4f per record),\n"
+	printf("  %llu system calls for the ring in all (%.6f per record),\n"
 	       "  %llu wakeups (the device sent %llu); reading the records one\n"
 	       "  read() at a time would have taken %llu system calls.\n",
 	       (unsigned long long)rc.syscalls,

@@ -403,13 +403,13 @@ static int stream_report(struct stream_run *s, struct kubuf_ring *r,
 	printf("  dropped       %llu by the device; %llu sequence numbers missing,"
 	       " %lld lost\n", (unsigned long long)q->dropped,
 	       (unsigned long long)(seqs - c->records), (long long)lost);
-	printf("  system calls  %llu, %.4f per record (library %llu: %llu waits,"
+	printf("  system calls  %llu, %.6f per record (library %llu: %llu waits,"
 	       " %llu ioctls, %llu yields; program %llu)\n",
 	       (unsigned long long)syscalls, syscalls * per,
 	       (unsigned long long)rc.syscalls, (unsigned long long)rc.waits,
 	       (unsigned long long)rc.ioctls, (unsigned long long)rc.yields,
 	       (unsigned long long)s->own_syscalls);
-	printf("  wakeups       %llu, %.4f per record (the device sent %llu)\n",
+	printf("  wakeups       %llu, %.6f per record (the device sent %llu)\n",
 	       (unsigned long long)rc.wakeups, rc.wakeups * per,
 	       (unsigned long long)q->wakeups);
 	printf("  elapsed       %.2f s\n", elapsed);
