@@ -77,7 +77,8 @@ const char stream_usage[] =
 	"  --kind ubuf|kbuf  the ring in a registration or a driver buffer\n"
 	"                    (default kbuf)\n"
 	"  --ring-size N     bytes of the ring's data area, a power of two\n"
-	"                    (default 256K, or room for 4 records)\n"
+	"                    (default: room for 2 x --wake-records records,\n"
+	"                    256K to 4M)\n"
 	"  --wake-records N  wake the program after N records (default 256)\n"
 	"  --wake-usecs N    or once the oldest waited N microseconds\n"
 	"                    (default 100000; 0: no time limit)\n"
@@ -94,6 +95,9 @@ const char stream_usage[] =
 	"is fixed and not --lossless: the device drops what a full ring has\n"
 	"no room for. 1 on a corrupt, lost or duplicated record, a lossless\n"
 	"drop, or a broken ring; 2 on bad usage.\n";
+
+/* The largest ring the program picks itself. */
+#define STREAM_RING_DEFAULT_MAX	(4u << 20)
 
 struct stream_opts {
 	uint64_t size, rate, count, ring_size;
@@ -151,6 +155,7 @@ static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
 		{ "--wake-records", offsetof(struct stream_opts, wake_records) },
 		{ "--wake-usecs", offsetof(struct stream_opts, wake_usecs) },
 	};
+	uint64_t rec, want;
 	int i;
 	size_t j;
 
@@ -208,10 +213,16 @@ static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
 		fprintf(stderr, "kubuf: --size, --wake-records or --wake-usecs out of range\n");
 		return -EINVAL;
 	}
-	/* Room for a few records, unless the caller said otherwise. */
-	while (!o->ring_size_set && o->ring_size < KUBUF_RING_MAX_DATA &&
-	       o->ring_size < 4 * kubuf_rec_size(sizeof(struct kubuf_stream_rec) +
-						o->size))
+	/*
+	 * Unless the caller said otherwise: room for two batches, so the
+	 * device fills one while the program takes the other, within 4 MiB
+	 * (the default RLIMIT_MEMLOCK of a user registering it is 8 MiB).
+	 */
+	rec = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + o->size);
+	want = 2 * rec * (o->wake_records < 4096 ? o->wake_records : 4096);
+	if (want > STREAM_RING_DEFAULT_MAX)
+		want = STREAM_RING_DEFAULT_MAX;
+	while (!o->ring_size_set && o->ring_size < want)
 		o->ring_size *= 2;
 	if (o->ring_size < KUBUF_RING_MIN_DATA ||
 	    o->ring_size > KUBUF_RING_MAX_DATA ||
