@@ -8,8 +8,10 @@
  *          caller's memory cgroup, mapped for the device with vmap() and
  *          into the application with vm_insert_pages() at mmap time;
  *   DMA    physically contiguous memory from dma_alloc_coherent() on the
- *          module's own platform device, mapped with dma_mmap_coherent();
- *          the device's address is reported as dma_addr.
+ *          module's own platform device, mapped as raw PFNs at mmap time
+ *          on x86 (kubuf_kbuf_map_dma() says why), with
+ *          dma_mmap_coherent() elsewhere; the device's address is
+ *          reported as dma_addr.
  *
  * and returns an id and the mmap() offset that names it (the offset space
  * is drawn below).
@@ -258,26 +260,63 @@ static const struct vm_operations_struct kubuf_kbuf_vm_ops = {
 	.fault	= kubuf_kbuf_vm_fault,
 };
 
-/* Map pages [@first, @first + vma_pages(@vma)) of @kb into @vma. */
-static int kubuf_kbuf_map(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
-			  unsigned long first)
+#ifdef CONFIG_X86
+/*
+ * A DMA buffer, page by page, as raw PFNs (DMA is coherent on x86: the
+ * mapping is write-back, like the DMA API's). Not dma_mmap_coherent():
+ * its remap_pfn_range(), when it cannot allocate the first page table (a
+ * memory cgroup at its limit), WARNs in the PAT code of 6.1 and 6.12
+ * (get_pat_info(), from the zap that undoes the mapping) on the way to
+ * -ENOMEM, and a user must not be able to make the kernel warn. Here a
+ * failure is a plain -ENOMEM, and the caller zaps what was mapped.
+ */
+static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
+			      struct vm_area_struct *vma, unsigned long first)
+{
+	unsigned long i;
+	vm_fault_t f;
+
+	kubuf_vm_flags_mod(vma, VM_IO | VM_PFNMAP, 0);
+	for (i = 0; i < vma_pages(vma); i++) {
+		void *va = kb->vaddr + ((first + i) << PAGE_SHIFT);
+		struct page *page = is_vmalloc_addr(va) ? vmalloc_to_page(va) :
+							  virt_to_page(va);
+
+		f = vmf_insert_pfn_prot(vma, vma->vm_start + (i << PAGE_SHIFT),
+					page_to_pfn(page), vma->vm_page_prot);
+		if (f & VM_FAULT_ERROR)
+			return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
+		cond_resched();
+	}
+	return 0;
+}
+#else
+/* Elsewhere the DMA API knows the attribute a coherent mapping needs. */
+static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
+			      struct vm_area_struct *vma, unsigned long first)
 {
 	unsigned long pgoff = vma->vm_pgoff;
-	unsigned long nr = vma_pages(vma);
 	int ret;
 
-	if (kb->kind == KUBUF_KBUF_PAGES) {
-		vma->vm_page_prot = kubuf_kbuf_pgprot(kb, vma->vm_page_prot);
-		return vm_insert_pages(vma, vma->vm_start, kb->pages + first,
-				       &nr);
-	}
-
-	/* The DMA API reads the offset into the buffer from vm_pgoff. */
+	/* It reads the offset into the buffer from vm_pgoff. */
 	vma->vm_pgoff = first;
 	ret = dma_mmap_coherent(&kubuf_kbuf_pdev->dev, vma, kb->vaddr,
 				kb->dma_addr, kb->nr_pages << PAGE_SHIFT);
 	vma->vm_pgoff = pgoff;
 	return ret;
+}
+#endif
+
+/* Map pages [@first, @first + vma_pages(@vma)) of @kb into @vma. */
+static int kubuf_kbuf_map(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
+			  unsigned long first)
+{
+	unsigned long nr = vma_pages(vma);
+
+	if (kb->kind == KUBUF_KBUF_DMA)
+		return kubuf_kbuf_map_dma(kb, vma, first);
+	vma->vm_page_prot = kubuf_kbuf_pgprot(kb, vma->vm_page_prot);
+	return vm_insert_pages(vma, vma->vm_start, kb->pages + first, &nr);
 }
 
 int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,

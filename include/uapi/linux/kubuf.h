@@ -306,6 +306,8 @@ struct kubuf_ucopy {
  *   -EINVAL	the offset names no live buffer of this file (unknown,
  *		freed, another file's), or the mapping runs past its end.
  *   -EACCES	PROT_WRITE on a buffer without KUBUF_KBUF_APP_WRITE.
+ *   -ENOMEM	no memory for the page tables (a memory cgroup at its
+ *		limit, say).
  * A mapping can never gain PROT_EXEC, nor PROT_WRITE on a read-only
  * buffer: mprotect() fails with -EACCES. It cannot grow: mremap() to a
  * larger size fails with -EFAULT. It can be moved, split by munmap() or
