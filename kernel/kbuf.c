@@ -312,11 +312,17 @@ static int kubuf_kbuf_map(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
 			  unsigned long first)
 {
 	unsigned long nr = vma_pages(vma);
+	int ret;
 
 	if (kb->kind == KUBUF_KBUF_DMA)
 		return kubuf_kbuf_map_dma(kb, vma, first);
 	vma->vm_page_prot = kubuf_kbuf_pgprot(kb, vma->vm_page_prot);
-	return vm_insert_pages(vma, vma->vm_start, kb->pages + first, &nr);
+	ret = vm_insert_pages(vma, vma->vm_start, kb->pages + first, &nr);
+	/*
+	 * It says -EFAULT when it could not allocate a page table above the
+	 * last level; no other failure of it can happen here.
+	 */
+	return ret == -EFAULT ? -ENOMEM : ret;
 }
 
 int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
