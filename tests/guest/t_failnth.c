@@ -905,13 +905,21 @@ static void check_free(const struct op *op, long ret)
 	kbuf_gone();
 }
 
+/*
+ * An address in a region of its own (flags & 4), far from every other
+ * mapping: mmap must allocate page tables there, so the sweep fails
+ * those allocations too.
+ */
+#define FRESH_ADDR	((void *)0x200000000000UL)
+
 static long call_mmap(const struct op *op)
 {
 	unsigned long first = op->dev_op;	/* first page mapped */
 	void *p;
 
-	p = mmap(NULL, (op->pages - first) * PG,
-		 PROT_READ | (op->flags & 2 ? 0 : PROT_WRITE), MAP_SHARED,
+	p = mmap(op->flags & 4 ? FRESH_ADDR : NULL, (op->pages - first) * PG,
+		 PROT_READ | (op->flags & 2 ? 0 : PROT_WRITE),
+		 MAP_SHARED | (op->flags & 4 ? MAP_FIXED_NOREPLACE : 0),
 		 S.fd, S.kbuf_off + first * PG);
 	S.map = p == MAP_FAILED ? NULL : p;
 	return p == MAP_FAILED ? -1 : 0;
@@ -1677,6 +1685,12 @@ KT_CASE(kbuf_mmap)
 		  .call = call_mmap, .check = check_mmap },
 		{ "mmap dma", ONLY_ENOMEM, 1, 0, 0, .pages = 4,
 		  .kind = KUBUF_KBUF_DMA, .prepare = prep_kbuf,
+		  .call = call_mmap, .check = check_mmap },
+		{ "mmap dma, new page tables", ONLY_ENOMEM, 3, 0, 0,
+		  .pages = 4, .flags = 4, .kind = KUBUF_KBUF_DMA,
+		  .prepare = prep_kbuf, .call = call_mmap, .check = check_mmap },
+		{ "mmap pages, new page tables", ONLY_ENOMEM, 3, 0, 0,
+		  .pages = 4, .flags = 4, .prepare = prep_kbuf,
 		  .call = call_mmap, .check = check_mmap },
 		{ "munmap one page of a mapping", ONLY_ENOMEM, 1, 0, 0,
 		  .pages = 4, .flags = 1, .dev_op = 1, .prepare = prep_kbuf,
