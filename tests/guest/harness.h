@@ -133,6 +133,17 @@ static inline void kt_skip(const char *fmt, ...)
 				#err, kt_r, strerror(-kt_r));		\
 	} while (0)
 
+/* Every command the ABI defines (a case that mangles them skips these). */
+static const unsigned long kt_defined_cmds[] = {
+	KUBUF_IOC_GET_INFO, KUBUF_IOC_GET_STATS, KUBUF_IOC_SET_EVENTFD,
+	KUBUF_IOC_GET_EVENTS, KUBUF_IOC_UBUF_REGISTER,
+	KUBUF_IOC_UBUF_UNREGISTER, KUBUF_IOC_UBUF_QUERY, KUBUF_IOC_UCOPY,
+	KUBUF_IOC_KBUF_ALLOC, KUBUF_IOC_KBUF_FREE, KUBUF_IOC_DEV_CMD,
+	KUBUF_IOC_RING_ATTACH, KUBUF_IOC_RING_DETACH, KUBUF_IOC_RING_QUERY,
+	KUBUF_IOC_RING_KICK, KUBUF_IOC_STREAM_START, KUBUF_IOC_STREAM_STOP,
+};
+#define KT_NR_DEFINED_CMDS	(sizeof(kt_defined_cmds) / sizeof(kt_defined_cmds[0]))
+
 static inline int kt_open_dev(int flags)
 {
 	return open("/dev/" KUBUF_DEVICE_NAME, flags | O_CLOEXEC);

@@ -5,17 +5,10 @@
  */
 #include "harness.h"
 
-static const unsigned long defined_cmds[] = {
-	KUBUF_IOC_GET_INFO, KUBUF_IOC_GET_STATS, KUBUF_IOC_SET_EVENTFD,
-	KUBUF_IOC_GET_EVENTS, KUBUF_IOC_UBUF_REGISTER,
-	KUBUF_IOC_UBUF_UNREGISTER, KUBUF_IOC_UBUF_QUERY, KUBUF_IOC_UCOPY,
-	KUBUF_IOC_KBUF_ALLOC, KUBUF_IOC_KBUF_FREE, KUBUF_IOC_DEV_CMD,
-};
-
 static int nr_defined(unsigned int nr)
 {
-	for (size_t i = 0; i < sizeof(defined_cmds) / sizeof(defined_cmds[0]); i++)
-		if (_IOC_NR(defined_cmds[i]) == nr)
+	for (size_t i = 0; i < KT_NR_DEFINED_CMDS; i++)
+		if (_IOC_NR(kt_defined_cmds[i]) == nr)
 			return 1;
 	return 0;
 }
@@ -46,8 +39,8 @@ KT_CASE(defined_cmds_mangled)
 {
 	int fd = KT_OK(kt_open_dev(O_RDWR));
 
-	for (size_t i = 0; i < sizeof(defined_cmds) / sizeof(defined_cmds[0]); i++) {
-		unsigned long c = defined_cmds[i];
+	for (size_t i = 0; i < KT_NR_DEFINED_CMDS; i++) {
+		unsigned long c = kt_defined_cmds[i];
 		unsigned int dir = _IOC_DIR(c), sz = _IOC_SIZE(c);
 		unsigned int d;
 
