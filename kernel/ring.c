@@ -158,11 +158,6 @@ struct kubuf_ring {
 /* --- memory, state and wakeups --------------------------------------------- */
 
 /*
- * The ring's memory for one burst: on success the view points into it
- * and it stays mapped until kubuf_ring_mem_put(). -ESHUTDOWN when it is
- * gone (the registration revoked) or the file is being released.
- */
-/*
  * Hold the ring's memory in @m: a driver buffer's is the ring's own (no
  * lock needed); a registration's is taken under kubuf_file.lock, which a
  * registration's ring needs held. -ESHUTDOWN once revoked.
@@ -180,6 +175,11 @@ static int kubuf_ring_hold(struct kubuf_ring *r, struct kubuf_dev_mem *m)
 				   KUBUF_ACCESS_DEV_WRITE, m);
 }
 
+/*
+ * The ring's memory for one burst: on success the view points into it
+ * and it stays mapped until kubuf_ring_mem_put(). -ESHUTDOWN when it is
+ * gone (the registration revoked) or the file is being released.
+ */
 static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
 {
 	struct kubuf_file *kf = r->kf;
