@@ -332,18 +332,18 @@ run_lane() {
 run_host_tests() {
 	local passed=0 failed=0 t log=$out/host.log
 	: > "$log"
-	echo "== host: unit tests (ASan, UBSan)"
+	echo "== host: unit tests (ASan, UBSan, TSan)"
 	for t in "$host_tests"/*; do
 		[ -x "$t" ] || continue
 		timeout -k 5 300 "$t" >> "$log" 2>&1 || true
 	done
-	sed 's/^/   [host] /' "$log" | grep -E '^   \[host\] (ok|not ok)|FAIL|ERROR|runtime error' || true
+	sed 's/^/   [host] /' "$log" | grep -E '^   \[host\] (ok|not ok)|FAIL|ERROR|runtime error|WARNING: ThreadSanitizer' || true
 	passed=$(grep -c '^ok ' "$log")
 	failed=$(grep -c '^not ok ' "$log")
-	if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$log"; then
+	if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|WARNING: ThreadSanitizer' "$log"; then
 		failed=$((failed + 1))
 	fi
-	record host "$(uname -m) ASan+UBSan" "$passed" "$failed" \
+	record host "$(uname -m) ASan+UBSan, TSan" "$passed" "$failed" \
 		"$([ "$failed" -eq 0 ] && echo ok || echo FAILED)"
 }
 
