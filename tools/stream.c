@@ -78,7 +78,7 @@ const char stream_usage[] =
 	"                    (default kbuf)\n"
 	"  --ring-size N     bytes of the ring's data area, a power of two\n"
 	"                    (default: room for 2 x --wake-records records,\n"
-	"                    256K to 4M)\n"
+	"                    4 at least, 256K to 4M)\n"
 	"  --wake-records N  wake the program after N records (default 256)\n"
 	"  --wake-usecs N    or once the oldest waited N microseconds\n"
 	"                    (default 100000; 0: no time limit)\n"
@@ -215,11 +215,12 @@ static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
 	}
 	/*
 	 * Unless the caller said otherwise: room for two batches, so the
-	 * device fills one while the program takes the other, within 4 MiB
-	 * (the default RLIMIT_MEMLOCK of a user registering it is 8 MiB).
+	 * device fills one while the program takes the other, and for 4
+	 * records at least, within 4 MiB (the default RLIMIT_MEMLOCK of a
+	 * user registering it is 8 MiB).
 	 */
 	rec = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + o->size);
-	want = 2 * rec * (o->wake_records < 4096 ? o->wake_records : 4096);
+	want = rec * (o->wake_records < 2 ? 4 : 2 * o->wake_records);
 	if (want > STREAM_RING_DEFAULT_MAX)
 		want = STREAM_RING_DEFAULT_MAX;
 	while (!o->ring_size_set && o->ring_size < want)
