@@ -273,19 +273,25 @@ static inline int kt_drop_cap(unsigned int cap)
 	return syscall(SYS_capset, &h, d) ? -1 : 0;
 }
 
+/* The monotonic clock, in seconds. */
+static inline double kt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* poll() for @timeout_ms (-1: no limit), whatever signals arrive. */
 static inline int kt_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-	struct timespec t0, t;
+	double t0 = kt_now();
 	int ret, left = timeout_ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((ret = poll(fds, n, left)) < 0 && errno == EINTR) {
 		if (timeout_ms < 0)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = timeout_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
-					  (t.tv_nsec - t0.tv_nsec) / 1000000);
+		left = timeout_ms - (int)((kt_now() - t0) * 1000);
 		if (left < 0)
 			left = 0;
 	}

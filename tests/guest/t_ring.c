@@ -120,11 +120,6 @@ static int stream_start(int fd, uint32_t ring, uint32_t size, uint64_t rate,
 	return ioctl(fd, KUBUF_IOC_STREAM_START, &s);
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	kt_msleep(ms);
-}
-
 /* What a consumer checked: records in order, each whole and correct. */
 struct seen {
 	uint64_t records;
@@ -175,7 +170,7 @@ static struct kubuf_ring_query drain_until_done(int fd, uint32_t ring,
 		    kubuf_ring_cons_avail(v) == 0)
 			return q;
 		KT_ASSERT_EQ(q.state, KUBUF_RING_ACTIVE);
-		sleep_ms(1);
+		kt_msleep(1);
 	}
 	kt_fail(__FILE__, __LINE__, "stream not done: %llu records seen",
 		(unsigned long long)s->records);
@@ -554,7 +549,7 @@ KT_CASE(stream_stalled_consumer_drops)
 		q = query(fd, id);
 		if (q.stream == KUBUF_STREAM_DONE)
 			break;
-		sleep_ms(1);
+		kt_msleep(1);
 	}
 	KT_ASSERT_EQ(q.stream, KUBUF_STREAM_DONE);
 	KT_ASSERT(q.dropped > 0);
@@ -684,7 +679,7 @@ static void wait_state(int fd, uint32_t id, uint32_t state)
 	for (i = 0; i < 20000; i++) {
 		if (query(fd, id).state == state)
 			return;
-		sleep_ms(1);
+		kt_msleep(1);
 	}
 	KT_ASSERT_EQ(query(fd, id).state, state);
 }
@@ -720,7 +715,7 @@ static struct kubuf_ring_done wait_done(struct kubuf_ring_view *v,
 		KT_ASSERT(kubuf_ring_cons_avail(v) >= 0);
 		p = kubuf_ring_cons_peek(v, &rec, 1 << 16);
 		if (!p)
-			sleep_ms(1);
+			kt_msleep(1);
 	}
 	KT_ASSERT(p != NULL);
 	KT_ASSERT_EQ(rec.type, KUBUF_REC_DONE);
@@ -855,7 +850,7 @@ KT_CASE(unregister_kills_streaming_ring)
 	mem_new(fd, &m, KUBUF_MEM_UBUF);
 	id = attach_ok(fd, &m, KUBUF_RING_TO_APP, 0);
 	KT_OK(stream_start(fd, id, 64, 1000000, 0, 0));
-	sleep_ms(20);
+	kt_msleep(20);
 	KT_OK(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, m.id));
 	KT_ASSERT_EQ(query(fd, id).state, KUBUF_RING_DEAD);
 	KT_OK(ioctl(fd, KUBUF_IOC_GET_EVENTS, &ev));
@@ -934,7 +929,7 @@ KT_CASE(close_and_kill_while_streaming)
 		}
 		int status;
 
-		sleep_ms(5 + round * 3);
+		kt_msleep(5 + round * 3);
 		if (!(round % 2))
 			kill(pid, SIGKILL);
 		KT_OK(waitpid(pid, &status, 0));
@@ -1039,7 +1034,7 @@ static void hostile(unsigned int kind, uint64_t seed)
 		    query(fd, dev).state == KUBUF_RING_BROKEN &&
 		    s.records == 20000)
 			break;
-		sleep_ms(1);
+		kt_msleep(1);
 	}
 	scribbling = 0;
 	for (t = 0; t < 2; t++)

@@ -104,14 +104,6 @@ KT_CASE(register_fill_read_through_handled_signals)
 	kubuf_close(k);
 }
 
-static double secs_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /*
  * kill -9 ends the longest UCOPY (1 GiB of zero pages) at once: killed
  * just after it began, the process is gone in a small part of the time
@@ -120,8 +112,7 @@ static double secs_since(const struct timespec *t0)
 KT_CASE(ucopy_ends_at_kill)
 {
 	struct kubuf_info in;
-	struct timespec t0;
-	double whole, reap;
+	double t0, whole, reap;
 	struct kubuf *k;
 	uint64_t sum;
 	int status, go[2];
@@ -133,9 +124,9 @@ KT_CASE(ucopy_ends_at_kill)
 	p = mmap(NULL, in.max_ubuf_size, PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	KT_ASSERT(p != MAP_FAILED);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = kt_now();
 	KT_ASSERT_EQ(kubuf_ucopy_checksum(k, p, in.max_ubuf_size, &sum), 0);
-	whole = secs_since(&t0);
+	whole = kt_now() - t0;
 
 	KT_OK(pipe(go));
 	pid = KT_OK(fork());
@@ -149,10 +140,10 @@ KT_CASE(ucopy_ends_at_kill)
 	close(go[1]);
 	KT_ASSERT_EQ(read(go[0], &status, 1), 1);
 	kt_msleep(10);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = kt_now();
 	KT_OK(kill(pid, SIGKILL));
 	KT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	reap = secs_since(&t0);
+	reap = kt_now() - t0;
 	KT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	kt_note("a whole UCOPY took %.3f s; kill to reap %.3f s", whole, reap);
 	KT_ASSERT(reap < whole / 2);

@@ -102,19 +102,6 @@ static void start(struct rig *g, uint32_t size, uint64_t rate,
 	KT_ASSERT_EQ(kubuf_stream_start(g->r, &s), 0);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	kt_msleep(ms);
-}
-
 /*
  * kubuf_ring_wait(), which a handled signal ends with -EINTR (as
  * documented): wait again for what is left of @timeout_ms.
@@ -123,7 +110,7 @@ static unsigned long ring_waits_interrupted, ring_waits_timed_out;
 
 static int ring_wait(struct kubuf_ring *r, int timeout_ms)
 {
-	double end = now_s() + timeout_ms / 1000.0;
+	double end = kt_now() + timeout_ms / 1000.0;
 	struct kubuf_ring_counters c0, c1;
 	int n;
 
@@ -144,7 +131,7 @@ static int ring_wait(struct kubuf_ring *r, int timeout_ms)
 		}
 		if (n != -EINTR)
 			return n;
-		timeout_ms = (int)((end - now_s()) * 1000);
+		timeout_ms = (int)((end - kt_now()) * 1000);
 		if (timeout_ms < 0)
 			timeout_ms = 0;
 	}
@@ -178,7 +165,7 @@ static struct kubuf_ring_query consume_all(struct rig *g,
 					   struct kubuf_stream_check *c,
 					   double secs, uint64_t lossless)
 {
-	double end = now_s() + secs;
+	double end = kt_now() + secs;
 	struct kubuf_ring_query q;
 	unsigned long timed_out;
 	int n;
@@ -190,7 +177,7 @@ static struct kubuf_ring_query consume_all(struct rig *g,
 			continue;
 		if (lossless && c->next_seq >= lossless)
 			break;
-		if (now_s() > end)
+		if (kt_now() > end)
 			kt_fail(__FILE__, __LINE__, "stream not over: %llu records",
 				(unsigned long long)c->records);
 		timed_out = ring_waits_timed_out;
@@ -286,11 +273,11 @@ static void stream_rate(unsigned int kind, uint32_t flags)
 
 	rig_new(&g, kind, 64 << 10, 0, 32, 5000);
 	kubuf_stream_check_init(&c, SEED, 64);
-	t0 = now_s();
+	t0 = kt_now();
 	start(&g, 64, rate, count, flags);
 	q = consume_all(&g, &c, 20,
 			flags & KUBUF_STREAM_LOSSLESS ? count : 0);
-	dt = now_s() - t0;
+	dt = kt_now() - t0;
 	assert_accounted(&c, &q, count);
 	if (flags & KUBUF_STREAM_LOSSLESS)
 		KT_ASSERT_EQ(q.dropped, 0);
@@ -457,7 +444,7 @@ KT_CASE(stalled_consumer)
 		KT_ASSERT_EQ(kubuf_ring_query(g.r, &q), 0);
 		if (q.stream == KUBUF_STREAM_DONE)
 			break;
-		sleep_ms(10);
+		kt_msleep(10);
 	}
 	KT_ASSERT_EQ(q.stream, KUBUF_STREAM_DONE);
 	/* The ring is full of the first records, untouched. */
@@ -520,7 +507,7 @@ static void stats_back(const uint64_t *base)
 			;
 		if (i == KUBUF_STAT_NR)
 			return;
-		sleep_ms(10);
+		kt_msleep(10);
 	}
 	kt_fail(__FILE__, __LINE__, "counter %s: %llu, was %llu",
 		kubuf_stat_name(i), (unsigned long long)now[i],
@@ -793,7 +780,7 @@ static void commands(unsigned int kind)
 			KT_ASSERT_EQ(kubuf_ring_query(t.cmd, &q), 0);
 			if (q.state == KUBUF_RING_DEAD)
 				break;
-			sleep_ms(10);
+			kt_msleep(10);
 		}
 		KT_ASSERT_EQ(q.state, KUBUF_RING_DEAD);
 	}
@@ -833,12 +820,12 @@ static void *napper_run(void *arg)
 	struct napper *n = arg;
 	struct kubuf_rec rec;
 	const void *p;
-	double end = now_s() + 20;
+	double end = kt_now() + 20;
 
-	while (n->c.next_seq < n->count && now_s() < end &&
+	while (n->c.next_seq < n->count && kt_now() < end &&
 	       !__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE)) {
 		if (kubuf_ring_cons_prepare_wait(&n->v) == 0)
-			sleep_ms(1);
+			kt_msleep(1);
 		kubuf_ring_cons_done_wait(&n->v);
 		if (kubuf_ring_cons_avail(&n->v) < 0)
 			break;
@@ -906,7 +893,7 @@ KT_CASE(eventfds_replaced_and_closed)
 			KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), base + 1);
 			close(efd);
 			efd = e;
-			sleep_ms(i % 3);
+			kt_msleep(i % 3);
 		}
 		KT_ASSERT_EQ(pthread_join(th, NULL), 0);
 		if (!round) {
@@ -1005,14 +992,14 @@ KT_CASE(poll_racing_close)
 		KT_OK(epoll_ctl(p.epfd, EPOLL_CTL_ADD, p.fd, &ev));
 		KT_ASSERT_EQ(pthread_create(&tn, NULL, napper_run, &n), 0);
 		KT_ASSERT_EQ(pthread_create(&tp, NULL, poller_run, &p), 0);
-		sleep_ms(20 + round * 15);
+		kt_msleep(20 + round * 15);
 		/* However slow the guest: the close races polls under way. */
 		for (i = 0; i < 10000 &&
 		     __atomic_load_n(&p.polls, __ATOMIC_ACQUIRE) < 2; i++)
-			sleep_ms(1);
+			kt_msleep(1);
 		KT_ASSERT(__atomic_load_n(&p.polls, __ATOMIC_ACQUIRE) >= 2);
 		kubuf_close(g.k);	/* while polled, streaming, consumed */
-		sleep_ms(20);
+		kt_msleep(20);
 		__atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&n.stop, 1, __ATOMIC_RELEASE);
 		KT_ASSERT_EQ(pthread_join(tp, NULL), 0);
