@@ -563,7 +563,7 @@ static int start_writer(struct kubuf *k, uint32_t id, size_t len)
 	c.kind = KUBUF_MEM_UBUF;
 	c.id = id;
 	c.len = len;
-	c.repeat = 1000000;
+	c.repeat = KUBUF_DEV_MAX_REPEAT;
 	return kubuf_dev_cmd(k, &c);
 }
 
