@@ -19,7 +19,8 @@
  * SIGALRM each millisecond, handled by a no-op with SA_RESTART (see
  * kt_storm_start()); calls that a signal ends early even so go through
  * kt_poll(), kt_epoll_wait(), kt_msleep(), kt_usleep() and
- * kt_wait_for_kill().
+ * kt_wait_for_kill(), and the raw calls are poisoned: a test that makes
+ * one does not compile.
  */
 #ifndef KUBUF_TEST_HARNESS_H
 #define KUBUF_TEST_HARNESS_H
@@ -36,6 +37,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
+#include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -351,6 +355,23 @@ static inline void kt_wait_for_kill(void)
 	for (;;)
 		pause();
 }
+
+/*
+ * From here on the raw calls are an error: a test that makes one fails
+ * to compile, in every lane, instead of failing now and then in the storm
+ * lane. Use the wrappers above (or add one, before this line). The
+ * glibc headers that declare these names are all included above: a
+ * system header included after this file would trip over its own
+ * declarations, so a test includes its system headers first. Host tests
+ * include this file too, and keep the rule. What poison cannot see:
+ * the same calls through syscall(), and sockets with SO_RCVTIMEO or
+ * SO_SNDTIMEO (their send and receive calls end with EINTR too).
+ */
+#pragma GCC poison poll ppoll epoll_wait epoll_pwait epoll_pwait2
+#pragma GCC poison select pselect
+#pragma GCC poison nanosleep clock_nanosleep usleep sleep
+#pragma GCC poison pause sigsuspend sigpause sigtimedwait sigwaitinfo
+#pragma GCC poison msgrcv msgsnd semop semtimedop io_getevents
 
 /*
  * The kernel will report @what during this case, and here that is no
