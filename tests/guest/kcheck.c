@@ -71,7 +71,6 @@ static const char *check(char *msg, size_t len)
 
 int main(int argc, char **argv)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	char msg[256];
 	const char *err = NULL;
 	int tries;
@@ -88,7 +87,7 @@ int main(int argc, char **argv)
 		err = check(msg, sizeof(msg));
 		if (!err)
 			return 0;
-		nanosleep(&ts, NULL);
+		kt_msleep(20);
 	}
 	printf("%s\n", err);
 	return 1;

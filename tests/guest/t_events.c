@@ -166,7 +166,7 @@ static void *poller(void *arg)
 
 	(void)arg;
 	/* Returns when the reset raises an event, or times out. */
-	poll(&pfd, 1, 2000);
+	kt_poll(&pfd, 1, 2000);
 	return NULL;
 }
 
@@ -192,7 +192,7 @@ KT_CASE(poll_races_close)
 		r.access = RW;
 		KT_OK(ioctl(poll_fd, KUBUF_IOC_UBUF_REGISTER, &r));
 		KT_ASSERT_EQ(pthread_create(&th, NULL, poller, NULL), 0);
-		usleep(round * 100);
+		kt_usleep(round * 100);
 		if (round & 1) {
 			memset(&c, 0, sizeof(c));
 			c.op = KUBUF_DEV_RESET;
@@ -200,7 +200,7 @@ KT_CASE(poll_races_close)
 		}
 		close(poll_fd);
 		pthread_join(th, NULL);
-		epoll_wait(ep, &e, 1, 0);
+		kt_epoll_wait(ep, &e, 1, 0);
 		close(ep);
 	}
 }

@@ -1617,7 +1617,7 @@ static void op_poll(int op)
 			p[n++].events = POLLIN | POLLPRI;
 		}
 	e = log_begin(op, "%d fds", n);
-	ret = log_end(e, poll(p, n, below(3)), errno);
+	ret = log_end(e, kt_poll(p, n, below(3)), errno);
 	count(op, ret);
 	if (ret < 0 && errno != EINTR)
 		fuzz_fail("poll: %s", strerror(errno));
@@ -1954,7 +1954,7 @@ static void *poller(void *arg)
 			continue;
 		}
 		p.events = POLLIN | POLLPRI;
-		if (poll(&p, 1, 5) <= 0 || !(p.revents & POLLPRI))
+		if (kt_poll(&p, 1, 5) <= 0 || !(p.revents & POLLPRI))
 			continue;
 		memset(&ev, 0, sizeof(ev));
 		if (ioctl(p.fd, KUBUF_IOC_GET_EVENTS, &ev) < 0) {

@@ -789,10 +789,8 @@ KT_CASE(fork_child_exit_frees)
 	rw_buf(fd, PG, &a);
 	p = map(fd, PG, RW, a.mmap_offset);
 	pid = KT_OK(fork());
-	if (pid == 0) {
-		pause();
-		_exit(0);
-	}
+	if (pid == 0)
+		kt_wait_for_kill();
 	KT_OK(munmap(p, PG));
 	KT_OK(kbuf_free(fd, a.id));
 	KT_ASSERT_EQ(stat_of(fd, KUBUF_STAT_KBUFS), 1);

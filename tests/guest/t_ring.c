@@ -922,8 +922,7 @@ KT_CASE(close_and_kill_while_streaming)
 			KT_OK(stream_start(fd, b, 64, 500000, 0, 0));
 			if (round % 2)
 				_exit(0);	/* exit with everything running */
-			for (;;)
-				pause();
+			kt_wait_for_kill();
 		}
 		int status;
 

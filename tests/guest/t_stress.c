@@ -375,8 +375,7 @@ static pid_t start_hog(long mb)
 		_exit(0);
 	for (i = 0; i < len; i += PG)
 		p[i] = 1;
-	for (;;)
-		pause();
+	kt_wait_for_kill();
 }
 
 /* A memory cgroup of @mb; its cgroup.procs path in @procs. */
