@@ -32,9 +32,10 @@
  * agrees. The change is made a chunk at a time; if one fails, every page
  * is set back to write-back before it returns to the allocator, and if
  * even that fails the pages are never freed (a leak, reported, rather
- * than an uncached page handed to whoever allocates it next). Elsewhere, and for DMA buffers (the DMA API hands coherent
- * devices cached memory whatever attribute is asked for), WC and UC are
- * refused with -EOPNOTSUPP rather than faked, and GET_INFO does not report
+ * than an uncached page handed to whoever allocates it next).
+ * Elsewhere, and for DMA buffers (the DMA API hands coherent devices
+ * cached memory whatever attribute is asked for), WC and UC are refused
+ * with -EOPNOTSUPP rather than faked, and GET_INFO does not report
  * KUBUF_FEAT_KBUF_WC/UC.
  *
  * Offset space (one 256 MiB window per id; id 0 is never allocated):
@@ -363,19 +364,36 @@ static const struct vm_operations_struct kubuf_kbuf_vm_ops = {
 
 #ifdef CONFIG_X86
 /*
+ * One page of a DMA buffer's mapping. A function of its own, that fault
+ * injection (fail_function) may make fail, so that tests reach a mapping
+ * that fails part-way, as a page-table allocation can make it.
+ */
+static noinline int kubuf_kbuf_insert_pfn(struct vm_area_struct *vma,
+					  unsigned long addr,
+					  unsigned long pfn)
+{
+	vm_fault_t f = vmf_insert_pfn_prot(vma, addr, pfn, vma->vm_page_prot);
+
+	if (!(f & VM_FAULT_ERROR))
+		return 0;
+	return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
+}
+ALLOW_ERROR_INJECTION(kubuf_kbuf_insert_pfn, ERRNO);
+
+/*
  * A DMA buffer, page by page, as raw PFNs (DMA is coherent on x86: the
  * mapping is write-back, like the DMA API's). Not dma_mmap_coherent():
  * its remap_pfn_range(), when it cannot allocate the first page table (a
  * memory cgroup at its limit), WARNs in the PAT code of 6.1 and 6.12
  * (get_pat_info(), from the zap that undoes the mapping) on the way to
  * -ENOMEM, and a user must not be able to make the kernel warn. Here a
- * failure is a plain -ENOMEM, and the caller zaps what was mapped.
+ * failure is a plain -ENOMEM.
  */
 static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
 			      struct vm_area_struct *vma, unsigned long first)
 {
 	unsigned long i;
-	vm_fault_t f;
+	int ret;
 
 	kubuf_vm_flags_mod(vma, VM_IO | VM_PFNMAP, 0);
 	for (i = 0; i < vma_pages(vma); i++) {
@@ -383,9 +401,10 @@ static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
 		struct page *page = is_vmalloc_addr(va) ? vmalloc_to_page(va) :
 							  virt_to_page(va);
 
-		f = vmf_insert_pfn_prot(vma, vma->vm_start + (i << PAGE_SHIFT),
-					page_to_pfn(page), vma->vm_page_prot);
-		if (f & VM_FAULT_ERROR)
+		ret = kubuf_kbuf_insert_pfn(vma,
+					    vma->vm_start + (i << PAGE_SHIFT),
+					    page_to_pfn(page));
+		if (ret)
 			goto err;
 		cond_resched();
 	}
@@ -398,8 +417,9 @@ err:
 	 * mm core, which zaps after mmap fails, the PTEs would outlive the
 	 * reference, and a FREE meanwhile would free the memory under them.
 	 */
-	zap_vma_ptes(vma, vma->vm_start, i << PAGE_SHIFT);
-	return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
+	if (i)
+		zap_vma_ptes(vma, vma->vm_start, i << PAGE_SHIFT);
+	return ret;
 }
 #else
 /* Elsewhere the DMA API knows the attribute a coherent mapping needs. */

@@ -148,11 +148,16 @@ void kubuf_user_hold(struct kubuf_user *u)
 	refcount_inc(&u->ref);
 }
 
-/* Process or softirq-free context: the last put unhashes and frees. */
+/*
+ * Process context: the last put unhashes and frees. Between the two, a
+ * lookup skips the dying entry (refcount_inc_not_zero) and may add a new
+ * one for the same user: harmless, this one is on its way out.
+ */
 void kubuf_user_put(struct kubuf_user *u)
 {
-	if (!u || !refcount_dec_and_lock(&u->ref, &kubuf_users_lock))
+	if (!u || !refcount_dec_and_test(&u->ref))
 		return;
+	spin_lock(&kubuf_users_lock);
 	hash_del(&u->node);
 	spin_unlock(&kubuf_users_lock);
 	kubuf_stat_dec(KUBUF_STAT_USERS);

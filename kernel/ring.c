@@ -728,7 +728,7 @@ static enum hrtimer_restart kubuf_ring_timer(struct hrtimer *t)
 /*
  * Give the ring a turn now; kubuf_file.lock keeps the ring alive
  * meanwhile. A turn already queued or running sees what the caller did:
- * a work queued while it runs runs again.
+ * work queued while it is running is run once more.
  */
 static void kubuf_ring_kick(struct kubuf_ring *r)
 {

@@ -71,7 +71,6 @@ void kubuf_dev_mem_will_read(struct kubuf_dev_mem *m, u64 off, u64 len)
 		kubuf_ubuf_dev_will_read(m->ubuf, m->vaddr + off, len);
 }
 
-
 /* --- one slice of a command ---------------------------------------------- */
 
 /* Bytes from @off of @m up to the end of its page, at most @left. */
@@ -418,11 +417,12 @@ static void kubuf_sim_work(struct work_struct *work)
 	c->status = ret;
 	kubuf_sim_cmd_end(c);
 
-	if (c->args.flags & KUBUF_DEV_NOWAIT)
-		kubuf_notify_event(&kf->notify, KUBUF_EVENT_DONE);
+	/* Given back before it is announced: whoever is told finds it so. */
 	kubuf_user_uncharge(c->user, KUBUF_LIMIT_CMDS, 1);
 	atomic_dec(&kf->nr_cmds);
 	kubuf_stat_dec(KUBUF_STAT_CMDS);
+	if (c->args.flags & KUBUF_DEV_NOWAIT)
+		kubuf_notify_event(&kf->notify, KUBUF_EVENT_DONE);
 	complete(&c->finished);
 	kubuf_cmd_put(c);
 	kubuf_file_put(kf);

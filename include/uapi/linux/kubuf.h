@@ -128,7 +128,7 @@ struct kubuf_info {
  * page adds 1024 to it) can be driven towards overflow, however many
  * times one page is mapped and registered.
  */
-#define KUBUF_MAX_PINNED_PAGES	(1U << 20)
+#define KUBUF_MAX_PINNED_PAGES	_BITUL(20)
 #define KUBUF_MAX_FILE_CMDS	64
 
 /*
