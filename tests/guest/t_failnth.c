@@ -239,9 +239,20 @@ static long count_lines(const char *path)
 static void snap_take(struct snap *s)
 {
 	struct kubuf_stats st;
+	int i;
 
-	memset(&st, 0, sizeof(st));
-	KT_OK(ioctl(sfd, KUBUF_IOC_GET_STATS, &st));
+	/*
+	 * A command the operation left running (a NOWAIT one, or a writer
+	 * whose registration went) ends on its own, at its next slice:
+	 * wait for it, then compare.
+	 */
+	for (i = 0; i < 1000; i++) {
+		memset(&st, 0, sizeof(st));
+		KT_OK(ioctl(sfd, KUBUF_IOC_GET_STATS, &st));
+		if (!st.counters[KUBUF_STAT_CMDS])
+			break;
+		kt_msleep(10);
+	}
 	memcpy(s->stats, st.counters, sizeof(s->stats));
 	s->pins = kt_pinned_pages();
 	s->vmpin = kt_vmpin_kb();

@@ -41,6 +41,42 @@ KT_CASE(info_values)
 	close(fd);
 }
 
+static unsigned long param(const char *name)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/module/kubuf/parameters/%s", name);
+	KT_OK(kt_read_file(path, buf, sizeof(buf)));
+	return strtoul(buf, NULL, 10);
+}
+
+/* The per-user limits are the module parameters, read at each call. */
+KT_CASE(info_user_limits)
+{
+	struct kubuf_info in;
+	char old[32];
+	int fd = KT_OK(kt_open_dev(O_RDONLY));
+
+	kt_poison(&in, sizeof(in));
+	KT_OK(ioctl(fd, KUBUF_IOC_GET_INFO, &in));
+	KT_ASSERT_EQ(in.user_files, param("max_user_files"));
+	KT_ASSERT_EQ(in.user_rings, param("max_user_rings"));
+	KT_ASSERT_EQ(in.user_cmds, param("max_user_cmds"));
+	KT_ASSERT_EQ(in.user_kbuf_pages,
+		     param("max_user_kbuf_mb") * (1 << 20) / in.page_size);
+	KT_ASSERT(in.user_files >= 1 && in.user_rings >= 1 &&
+		  in.user_cmds >= 1 && in.user_kbuf_pages >= 1);
+
+	/* Root changes one: the next call says so. */
+	KT_OK(kt_read_file("/sys/module/kubuf/parameters/max_user_rings", old,
+			   sizeof(old)));
+	KT_OK(kt_write_file("/sys/module/kubuf/parameters/max_user_rings", "3"));
+	KT_OK(ioctl(fd, KUBUF_IOC_GET_INFO, &in));
+	KT_ASSERT_EQ(in.user_rings, 3);
+	KT_OK(kt_write_file("/sys/module/kubuf/parameters/max_user_rings", old));
+	close(fd);
+}
+
 /* Every byte, reserved and padding included, is written by the module. */
 KT_CASE(info_no_poison_left)
 {
