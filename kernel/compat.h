@@ -51,4 +51,47 @@ static inline void kubuf_vm_flags_mod(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * The module's own fault injection points (debugfs kubuf/fail_*, for
+ * tests): 6.12's <linux/fault-inject.h> has stubs without
+ * CONFIG_FAULT_INJECTION, 6.1's does not. Without the debugfs knobs a
+ * point never fires.
+ */
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+#include <linux/fault-inject.h>
+
+struct kubuf_fault {
+	struct fault_attr attr;
+};
+
+#define KUBUF_FAULT_INIT	{ .attr = FAULT_ATTR_INITIALIZER }
+
+static inline bool kubuf_fault_fire(struct kubuf_fault *f)
+{
+	return should_fail(&f->attr, 1);
+}
+
+static inline void kubuf_fault_debugfs(struct kubuf_fault *f,
+				       const char *name, struct dentry *dir)
+{
+	fault_create_debugfs_attr(name, dir, &f->attr);
+}
+#else
+struct kubuf_fault {
+	int unused;
+};
+
+#define KUBUF_FAULT_INIT	{ 0 }
+
+static inline bool kubuf_fault_fire(struct kubuf_fault *f)
+{
+	return false;
+}
+
+static inline void kubuf_fault_debugfs(struct kubuf_fault *f,
+				       const char *name, struct dentry *dir)
+{
+}
+#endif
+
 #endif /* KUBUF_COMPAT_H */

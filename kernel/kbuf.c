@@ -61,8 +61,8 @@
  * the memory stays the application's until its last mapping is gone and
  * the device has let go, and is freed by whoever drops the last reference.
  */
+#include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
-#include <linux/error-injection.h>
 #include <linux/mm.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -114,6 +114,13 @@ struct kubuf_kbuf {
 /* The device DMA buffers are allocated for; set up once at module init. */
 static struct platform_device *kubuf_kbuf_pdev;
 
+/*
+ * Failures no allocation failure reaches, for tests (debugfs
+ * kubuf/fail_cache_mode, kubuf/fail_dma_map; see kubuf_kbuf_debugfs()).
+ */
+static struct kubuf_fault kubuf_fail_cache_mode = KUBUF_FAULT_INIT;
+static struct kubuf_fault kubuf_fail_dma_map = KUBUF_FAULT_INIT;
+
 /* --- cache modes ----------------------------------------------------------- */
 
 #ifdef CONFIG_X86
@@ -121,19 +128,19 @@ static struct platform_device *kubuf_kbuf_pdev;
 #define KUBUF_KBUF_CACHE_CHUNK	512		/* pages per attribute change */
 
 /*
- * One chunk's attribute. A function of its own, that fault injection
- * (fail_function) may make fail, so that tests reach the failure of a
- * change part-way through a buffer; set_pages_array_*() may itself fail
- * part-way through a chunk, when it cannot split the direct map.
+ * One chunk's attribute. Fault injection (kubuf/fail_cache_mode) can make
+ * it fail, so that tests reach the failure of a change part-way through
+ * a buffer; set_pages_array_*() may itself fail part-way through a
+ * chunk, when it cannot split the direct map.
  */
-static noinline int kubuf_kbuf_set_cache_chunk(struct page **pages, int nr,
-					       u32 cache)
+static int kubuf_kbuf_set_cache_chunk(struct page **pages, int nr, u32 cache)
 {
+	if (kubuf_fault_fire(&kubuf_fail_cache_mode))
+		return -ENOMEM;
 	if (cache == KUBUF_CACHE_WC)
 		return set_pages_array_wc(pages, nr);
 	return set_pages_array_uc(pages, nr);
 }
-ALLOW_ERROR_INJECTION(kubuf_kbuf_set_cache_chunk, ERRNO);
 
 /*
  * Back to write-back, the first @nr pages of @kb, before they go back to
@@ -364,21 +371,22 @@ static const struct vm_operations_struct kubuf_kbuf_vm_ops = {
 
 #ifdef CONFIG_X86
 /*
- * One page of a DMA buffer's mapping. A function of its own, that fault
- * injection (fail_function) may make fail, so that tests reach a mapping
+ * One page of a DMA buffer's mapping. Fault injection
+ * (kubuf/fail_dma_map) can make it fail, so that tests reach a mapping
  * that fails part-way, as a page-table allocation can make it.
  */
-static noinline int kubuf_kbuf_insert_pfn(struct vm_area_struct *vma,
-					  unsigned long addr,
-					  unsigned long pfn)
+static int kubuf_kbuf_insert_pfn(struct vm_area_struct *vma,
+				 unsigned long addr, unsigned long pfn)
 {
-	vm_fault_t f = vmf_insert_pfn_prot(vma, addr, pfn, vma->vm_page_prot);
+	vm_fault_t f;
 
+	if (kubuf_fault_fire(&kubuf_fail_dma_map))
+		return -ENOMEM;
+	f = vmf_insert_pfn_prot(vma, addr, pfn, vma->vm_page_prot);
 	if (!(f & VM_FAULT_ERROR))
 		return 0;
 	return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
 }
-ALLOW_ERROR_INJECTION(kubuf_kbuf_insert_pfn, ERRNO);
 
 /*
  * A DMA buffer, page by page, as raw PFNs (DMA is coherent on x86: the
@@ -681,6 +689,13 @@ void kubuf_kbuf_release_all(struct kubuf_file *kf)
 		kubuf_kbuf_put(kb);
 	}
 	mutex_unlock(&kf->lock);
+}
+
+/* The fault injection points, in debugfs @dir (kubuf/), for tests. */
+void kubuf_kbuf_debugfs(struct dentry *dir)
+{
+	kubuf_fault_debugfs(&kubuf_fail_cache_mode, "fail_cache_mode", dir);
+	kubuf_fault_debugfs(&kubuf_fail_dma_map, "fail_dma_map", dir);
 }
 
 u64 kubuf_kbuf_features(void)

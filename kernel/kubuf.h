@@ -268,6 +268,7 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id,
 void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb);
 void kubuf_kbuf_release_all(struct kubuf_file *kf);
 u64 kubuf_kbuf_features(void);
+void kubuf_kbuf_debugfs(struct dentry *dir);
 int kubuf_kbuf_init(void);
 void kubuf_kbuf_exit(void);
 

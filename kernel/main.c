@@ -414,6 +414,7 @@ static int __init kubuf_init(void)
 	kubuf_debugfs = debugfs_create_dir(KUBUF_DEVICE_NAME, NULL);
 	debugfs_create_file("stats", 0400, kubuf_debugfs, NULL,
 			    &kubuf_stats_fops);
+	kubuf_kbuf_debugfs(kubuf_debugfs);
 	return 0;
 
 err_sim:

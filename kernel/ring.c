@@ -779,7 +779,8 @@ static int kubuf_ring_detach_id(struct kubuf_file *kf, u32 id)
 	struct kubuf_ring *r;
 
 	mutex_lock(&kf->lock);
-	r = xa_erase(&kf->rings, id);
+	/* Not xa_erase(0): it would free the index ALLOC1 keeps out of use. */
+	r = id ? xa_erase(&kf->rings, id) : NULL;
 	if (r) {
 		r->ubuf = NULL;
 		kf->nr_rings--;
@@ -977,7 +978,7 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 	mutex_lock(&kf->lock);
 	ret = kubuf_ring_bind(kf, r, &a);
 	if (!ret) {
-		ret = xa_alloc(&kf->rings, &id, r, xa_limit_32b,
+		ret = xa_alloc(&kf->rings, &id, r, XA_LIMIT(1, U32_MAX),
 			       GFP_KERNEL_ACCOUNT);
 		if (ret) {
 			kubuf_dev_mem_put(&r->kmem);

@@ -406,7 +406,7 @@ static int kubuf_ubuf_register(struct kubuf_file *kf, void __user *argp)
 		goto err_unaccount;
 
 	mutex_lock(&kf->lock);
-	ret = xa_alloc_cyclic(&kf->ubufs, &id, ub, xa_limit_31b,
+	ret = xa_alloc_cyclic(&kf->ubufs, &id, ub, XA_LIMIT(1, INT_MAX),
 			      &kf->ubuf_next, GFP_KERNEL_ACCOUNT);
 	if (ret < 0) {
 		mutex_unlock(&kf->lock);
@@ -456,7 +456,8 @@ static int kubuf_ubuf_unregister(struct kubuf_file *kf, void __user *argp)
 		return ret;
 
 	mutex_lock(&kf->lock);
-	ub = xa_erase(&kf->ubufs, id);
+	/* Not xa_erase(0): it would free the index ALLOC1 keeps out of use. */
+	ub = id ? xa_erase(&kf->ubufs, id) : NULL;
 	if (!ub) {
 		mutex_unlock(&kf->lock);
 		return -ENOENT;

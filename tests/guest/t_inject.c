@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Failures no allocation failure reaches, injected with fail_function
- * (debugfs fail_function/): the module marks the functions a test may
- * make fail with ALLOW_ERROR_INJECTION. Needs CONFIG_FAIL_FUNCTION, and
- * the kernel page-table dump (CONFIG_PTDUMP_DEBUGFS) for the cache
- * modes: the debug lane. Other kernels cannot inject these faults, and
- * the cases say so with a skip.
+ * Failures no allocation failure reaches, injected through the module's
+ * own fault injection points (debugfs kubuf/fail_cache_mode and
+ * kubuf/fail_dma_map, the kernel's fault_attr knobs: probability, times,
+ * space...). They exist where the kernel has
+ * CONFIG_FAULT_INJECTION_DEBUG_FS, and the cache modes are read in the
+ * kernel page-table dump (CONFIG_PTDUMP_DEBUGFS): the debug lane. Other
+ * kernels cannot inject these faults, and the cases say so with a skip.
  *
  *   cache_mode_restored   a write-combined buffer whose cache-mode change
  *                         fails part-way: every page is write-back again
@@ -21,7 +22,7 @@
 #include "kubuf.h"
 
 #define PG		4096UL
-#define FF		"/sys/kernel/debug/fail_function/"
+#define FF		"/sys/kernel/debug/kubuf/"
 #define PTDUMP		"/sys/kernel/debug/page_tables/kernel"
 #define READ_AT		100	/* the byte the reader reads */
 
@@ -32,40 +33,33 @@ static void need(const char *path, const char *what)
 			path, what);
 }
 
-static void ff_write(const char *file, const char *v)
+static void ff_write(const char *point, const char *file, const char *v)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), FF "%s", file);
+	snprintf(path, sizeof(path), FF "%s/%s", point, file);
 	if (kt_write_file(path, v))
 		kt_fail(__FILE__, __LINE__, "write %s to %s", v, path);
 }
 
-/*
- * Make the @nth call of the module's function @fn from now on fail with
- * @err, once.
- */
-static void ff_inject(const char *fn, int err, unsigned int nth)
+/* Make the @nth pass through injection point @point from now on fail. */
+static void ff_inject(const char *point, unsigned int nth)
 {
-	char path[256], v[32];
+	char v[32];
 
-	ff_write("inject", fn);
-	snprintf(path, sizeof(path), "%s/retval", fn);
-	/* An unsigned number: -err as two's complement. */
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)-(long long)err);
-	ff_write(path, v);
-	ff_write("probability", "100");
-	ff_write("interval", "1");
-	ff_write("times", "1");
-	ff_write("verbose", "0");
+	ff_write(point, "verbose", "0");
+	ff_write(point, "probability", "100");
+	ff_write(point, "interval", "1");
 	/* should_fail() passes while "space" is above its size (1). */
 	snprintf(v, sizeof(v), "%u", nth);
-	ff_write("space", v);
+	ff_write(point, "space", v);
+	ff_write(point, "times", "1");
 }
 
-static void ff_clear(void)
+static void ff_clear(const char *point)
 {
-	ff_write("inject", "\n");	/* only spaces: every point removed */
+	ff_write(point, "times", "0");
+	ff_write(point, "space", "0");
 }
 
 /*
@@ -121,16 +115,16 @@ KT_CASE(cache_mode_restored)
 	unsigned int i, nth;
 	int fd;
 
-	need(FF "inject", "fail_function");
+	need(FF "fail_cache_mode", "fault injection");
 	need(PTDUMP, "the page-table dump");
 	fd = KT_OK(kt_open_dev(O_RDWR));
 	for (i = 0; i < 2; i++) {
 		for (nth = 1; nth <= 3; nth++) {
 			base = direct_map_not_wb();
-			ff_inject("kubuf_kbuf_set_cache_chunk", ENOMEM, nth);
+			ff_inject("fail_cache_mode", nth);
 			KT_ERRNO(kbuf_alloc(fd, 3 * 512, KUBUF_KBUF_PAGES,
 					    modes[i], &a), ENOMEM);
-			ff_clear();
+			ff_clear("fail_cache_mode");
 			now = direct_map_not_wb();
 			if (now != base)
 				kt_fail(__FILE__, __LINE__,
@@ -197,7 +191,7 @@ KT_CASE(dma_mmap_fails_vs_free)
 	void *p;
 	int round, freed_during = 0;
 
-	need(FF "inject", "fail_function");
+	need(FF "fail_dma_map", "fault injection");
 	KT_ASSERT(kubuf_pattern_byte(1, READ_AT) != 0xaa);
 	memset(&r, 0, sizeof(r));
 	r.fd = KT_OK(kt_open_dev(O_RDWR));
@@ -223,7 +217,7 @@ KT_CASE(dma_mmap_fails_vs_free)
 		KT_OK(ioctl(r.fd, KUBUF_IOC_DEV_CMD, &c));
 
 		/* The last page fails; FREE comes while the rest is mapped. */
-		ff_inject("kubuf_kbuf_insert_pfn", ENOMEM, PAGES);
+		ff_inject("fail_dma_map", PAGES);
 		r.go = 1;
 		if (!fork()) {
 			kt_usleep(200 + 37 * round % 800);
@@ -239,7 +233,7 @@ KT_CASE(dma_mmap_fails_vs_free)
 			freed_during++;
 		r.go = 0;
 		KT_OK(wait(NULL));
-		ff_clear();
+		ff_clear("fail_dma_map");
 		/* FREE after mmap gave up, if it came late. */
 		ioctl(r.fd, KUBUF_IOC_KBUF_FREE, &(struct kubuf_id){ .id = a.id });
 		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
