@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Rings: attached to registrations and driver buffers, streamed into,
+ * stopped, kicked, detached, queried, and consumed or scribbled on from
+ * the application's side.
+ */
+#include "fuzz.h"
+
+static const int E_RING_ATTACH[] = { EBADF, EINVAL, ENOENT, ESHUTDOWN, EACCES,
+				     ERANGE, ENOSPC, ENOMEM, EFAULT, 0 };
+static const int E_STREAM[] = { EBADF, EINVAL, ENOENT, E2BIG, EBUSY,
+				ESHUTDOWN, ENOMEM, EFAULT, 0 };
+
+void op_ring_attach(int op)
+{
+	bool ub = below(2);
+	struct id_ent *mem = id_pick(ub ? W.ubufs : W.kbufs), *reply, *ent;
+	struct kubuf_ring_attach a = { .eventfd = -1 };
+	int i = mem ? mem->fdi : slot_pick();
+	struct log_ent *e;
+	long ret;
+
+	a.dir = one_in(20) ? rand_bits(0) : 1 + (uint32_t)below(2);
+	a.kind = one_in(20) ? rand_bits(0) : ub ? KUBUF_MEM_UBUF : KUBUF_MEM_KBUF;
+	a.mem_id = mem ? mem->id : (uint32_t)below(8);
+	a.data_size = one_in(10) ? rand_bits(0) : 256U << below(7);
+	a.offset = one_in(10) ? rnd() : 64 * below(256);
+	if (a.dir == KUBUF_RING_TO_APP) {
+		if (one_in(4)) {
+			a.flags = KUBUF_RING_BUSY_POLL;
+		} else {
+			a.wake_records = one_in(20) ? 0 : 1 + (uint32_t)below(64);
+			a.wake_usecs = (uint32_t)below(3000);
+			if (below(2))
+				a.eventfd = W.efds[below(MAX_EFDS)];
+		}
+	} else if (below(2)) {
+		reply = id_pick(W.rings);
+		a.reply_id = reply ? reply->id : (uint32_t)below(4);
+	}
+	if (one_in(30))
+		a.reserved[below(2)] = rnd();
+	e = log_begin(op, "fd %d dir %u kind %u mem %u off %#llx size %#x efd %d wake %u/%u reply %u",
+		      fd_of(i), a.dir, a.kind, a.mem_id,
+		      (unsigned long long)a.offset, a.data_size, a.eventfd,
+		      a.wake_records, a.wake_usecs, a.reply_id);
+	ret = expect(e, ioctl(fd_of(i), KUBUF_IOC_RING_ATTACH,
+			      rand_argp(&a, sizeof(a))), E_RING_ATTACH);
+	count(op, ret);
+	if (ret < 0)
+		return;
+	ent = id_add(W.rings, i, a.id);
+	if (a.id > W.max_ring_id)
+		W.max_ring_id = a.id;
+	if (!ent)
+		return;
+	ent->off = ub && mem ? mem->off + a.offset : 0;
+	ent->len = KUBUF_RING_CTL_SIZE + (size_t)a.data_size;
+	ent->flags = a.dir;
+}
+
+void op_ring_stream(int op)
+{
+	int i;
+	uint32_t id = id_guess(W.rings, W.max_ring_id, &i);
+	struct kubuf_stream st = {
+		.ring_id = id,
+		.flags = one_in(20) ? rand_bits(0) :
+			 below(2) ? KUBUF_STREAM_LOSSLESS : 0,
+		.rec_size = one_in(10) ? rand_bits(0) : (uint32_t)below(4096),
+		.seed = (uint32_t)rnd(),
+		.rate = below(3) ? 1 + below(200000) : 0,
+		.count = one_in(10) ? 0 : below(5000),
+	};
+	struct log_ent *e = log_begin(op, "fd %d ring %u flags %#x size %u rate %llu count %llu",
+				      fd_of(i), id, st.flags, st.rec_size,
+				      (unsigned long long)st.rate,
+				      (unsigned long long)st.count);
+	long ret = ioctl(fd_of(i), KUBUF_IOC_STREAM_START,
+			 rand_argp(&st, sizeof(st)));
+
+	count(op, expect(e, ret, E_STREAM));
+}
+
+/* STOP, KICK or DETACH, by the name of the op. */
+void op_ring_id(int op)
+{
+	static const unsigned long cmds[] = { KUBUF_IOC_STREAM_STOP,
+		KUBUF_IOC_RING_KICK, KUBUF_IOC_RING_DETACH };
+	unsigned int which = (unsigned int)below(3);
+	int i, j;
+	uint32_t id = id_guess(W.rings, W.max_ring_id, &i);
+	struct kubuf_id a = { .id = id, .flags = one_in(20) ? rand_bits(0) : 0 };
+	struct log_ent *e = log_begin(op, "fd %d %s ring %u flags %#x",
+				      fd_of(i), which == 0 ? "stop" :
+				      which == 1 ? "kick" : "detach", id,
+				      a.flags);
+	long ret = ioctl(fd_of(i), cmds[which], rand_argp(&a, sizeof(a)));
+
+	count(op, expect(e, ret, E_ID));
+	if (ret == 0 && which == 2)
+		for (j = 0; j < MAX_IDS; j++)
+			if (W.rings[j].live && W.rings[j].fdi == i &&
+			    W.rings[j].id == id)
+				W.rings[j].live = false;
+}
+
+void op_ring_query(int op)
+{
+	int i;
+	uint32_t id = id_guess(W.rings, W.max_ring_id, &i);
+	struct kubuf_ring_query q;
+	struct log_ent *e;
+	long ret;
+
+	kt_poison(&q, sizeof(q));
+	q.id = id;
+	q.flags = one_in(20) ? rand_bits(0) : 0;
+	e = log_begin(op, "fd %d ring %u flags %#x", fd_of(i), id, q.flags);
+	ret = expect(e, ioctl(fd_of(i), KUBUF_IOC_RING_QUERY, &q), E_QUERY);
+	count(op, ret);
+	if (ret < 0)
+		return;
+	if (q.reserved[0] || q.reserved[1] || q.id != id ||
+	    q.state < KUBUF_RING_ACTIVE || q.state > KUBUF_RING_DEAD ||
+	    (q.error && q.state != KUBUF_RING_BROKEN) ||
+	    q.error > KUBUF_RING_ERR_REC ||
+	    (q.dir != KUBUF_RING_TO_APP && q.dir != KUBUF_RING_TO_DEV) ||
+	    q.stream > KUBUF_STREAM_DONE ||
+	    (q.dir == KUBUF_RING_TO_DEV && (q.stream || q.dropped)))
+		fuzz_fail("RING_QUERY %u: bad answer: state %u error %u dir %u stream %u",
+			  id, q.state, q.error, q.dir, q.stream);
+}
+
+/*
+ * The application's side of a ring in a registration: consume what is
+ * there, or scribble random words over it while the device uses it.
+ */
+void op_ring_touch(int op)
+{
+	struct id_ent *ent = id_pick(W.rings);
+	bool scribble = below(2);
+	struct kubuf_ring_view v;
+	struct kubuf_rec rec;
+	struct log_ent *e;
+	uint64_t *w;
+	int n;
+
+	if (!ent || !ent->off || !region_of(ent->off, ent->len))
+		return;
+	e = log_begin(op, "ring %u at %#llx len %#zx: %s", ent->id,
+		      (unsigned long long)ent->off, ent->len,
+		      scribble ? "scribble" : "consume");
+	w = (uint64_t *)(uintptr_t)ent->off;
+	if (scribble) {
+		for (n = (int)below(32); n >= 0; n--)
+			__atomic_store_n(&w[below(ent->len / 8)], rnd(),
+					 __ATOMIC_RELAXED);
+	} else if (ent->flags == KUBUF_RING_TO_APP) {
+		kubuf_ring_view_init(&v, w, ent->len - KUBUF_RING_CTL_SIZE);
+		v.pos = __atomic_load_n(&v.ctl->tail, __ATOMIC_RELAXED);
+		v.peer = v.pos;
+		if (kubuf_ring_cons_avail(&v) >= 0)
+			for (n = 0; n < 64 &&
+			     kubuf_ring_cons_peek(&v, &rec, 1 << 20); n++)
+				kubuf_ring_cons_next(&v, &rec);
+		kubuf_ring_cons_release(&v);
+	}
+	log_end(e, 0, 0);
+	count(op, 0);
+}
