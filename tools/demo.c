@@ -615,10 +615,10 @@ static int demo_commands(void)
 	ring_mem_free(&rings);
 	ring_mem_free(&buf);
 	if (!kubuf_get_stats(k, &st))
-		printf("  counters: rings %llu, ring_threads %llu, ubufs %llu, "
+		printf("  counters: rings %llu, cmds %llu, ubufs %llu, "
 		       "kbufs %llu, eventfd_refs %llu\n",
 		       (unsigned long long)st.counters[KUBUF_STAT_RINGS],
-		       (unsigned long long)st.counters[KUBUF_STAT_RING_THREADS],
+		       (unsigned long long)st.counters[KUBUF_STAT_CMDS],
 		       (unsigned long long)st.counters[KUBUF_STAT_UBUFS],
 		       (unsigned long long)st.counters[KUBUF_STAT_KBUFS],
 		       (unsigned long long)st.counters[KUBUF_STAT_EVENTFD_REFS]);

@@ -230,7 +230,8 @@ static const char *const stat_names[KUBUF_STAT_NR] = {
 	[KUBUF_STAT_MAPPINGS]		= "mappings",
 	[KUBUF_STAT_EVENTFD_REFS]	= "eventfd_refs",
 	[KUBUF_STAT_RINGS]		= "rings",
-	[KUBUF_STAT_RING_THREADS]	= "ring_threads",
+	[KUBUF_STAT_CMDS]		= "cmds",
+	[KUBUF_STAT_USERS]		= "users",
 };
 
 KUBUF_API const char *kubuf_stat_name(unsigned int stat)

@@ -559,8 +559,7 @@ KT_CASE(kill_consumer)
 		close(p[1]);
 		/* Mid-stream: the child has checked 500 records. */
 		KT_ASSERT_EQ(read(p[0], &b, 1), 1);
-		KT_ASSERT(kt_stat(KUBUF_STAT_RING_THREADS) >
-			  base[KUBUF_STAT_RING_THREADS]);
+		KT_ASSERT(kt_stat(KUBUF_STAT_RINGS) > base[KUBUF_STAT_RINGS]);
 		KT_OK(kill(pid, SIGKILL));
 		KT_OK(waitpid(pid, &status, 0));
 		KT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);

@@ -61,7 +61,17 @@
  * @max_kbuf_size:	out: largest driver buffer, in bytes.
  * @nr_stats:		out: number of meaningful kubuf_stats.counters.
  * @max_rings:		out: rings attached per open file.
+ * @user_files:		out: files one user may hold open (module
+ *			parameter max_user_files).
+ * @user_rings:		out: rings one user may hold (max_user_rings).
+ * @user_cmds:		out: device commands one user may have queued or
+ *			running (max_user_cmds).
+ * @user_kbuf_pages:	out: pages of driver buffers one user may hold,
+ *			freed-but-mapped ones included (max_user_kbuf_mb).
  * @reserved:		out: zero.
+ *
+ * The per-user limits are read when the call is made; an administrator
+ * may change them at any time (see "Limits" below).
  *
  * Errors: only the common ones (-EFAULT). Works on any open fd.
  */
@@ -75,8 +85,51 @@ struct kubuf_info {
 	__u64 max_kbuf_size;
 	__u32 nr_stats;
 	__u32 max_rings;
-	__u64 reserved[4];
+	__u32 user_files;
+	__u32 user_rings;
+	__u32 user_cmds;
+	__u32 user_kbuf_pages;
+	__u64 reserved[2];
 };
+
+/*
+ * Limits. Any user who may open the device is treated as a possible
+ * attacker: every number of every call below has a range, checked before
+ * any work is done, and everything a user can make the module hold is
+ * bounded per file and per user (the user id of the caller at creation,
+ * who stays charged until the object is truly gone, in whatever process
+ * that happens):
+ *
+ *   what                          bound                          errno
+ *   open files                    max_user_files per user        -EMFILE
+ *   registrations                 kubuf_info.max_ubufs per file  -ENOSPC
+ *   pinned pages                  RLIMIT_MEMLOCK (no limit with  -ENOMEM
+ *                                 CAP_IPC_LOCK), and
+ *                                 KUBUF_MAX_PINNED_PAGES in all
+ *   driver buffers                kubuf_info.max_kbufs per file  -ENOSPC
+ *   driver buffer pages           max_user_kbuf_mb per user      -EDQUOT
+ *                                 (until the last munmap); PAGES
+ *                                 also the memory cgroup; DMA
+ *                                 also RLIMIT_MEMLOCK (unless
+ *                                 CAP_IPC_LOCK)                  -ENOMEM
+ *   rings                         kubuf_info.max_rings per file  -ENOSPC
+ *                                 max_user_rings per user        -EDQUOT
+ *   device commands in flight     KUBUF_MAX_FILE_CMDS per file   -EBUSY
+ *                                 max_user_cmds per user         -EDQUOT
+ *
+ * The max_user_* values are module parameters (root may change them in
+ * /sys/module/kubuf/parameters/); kubuf_info reports them. The device's
+ * work (commands, streams, command rings, read()) runs on a fixed pool
+ * of kernel workers whatever users create, in slices of bounded length
+ * taken in turn, so no user can hold the device away from the others,
+ * and unregistering, revoking, detaching or closing waits at most for
+ * the slice in progress. KUBUF_MAX_PINNED_PAGES bounds the pins kubuf
+ * holds in all, so that no page's reference count (each pin of a small
+ * page adds 1024 to it) can be driven towards overflow, however many
+ * times one page is mapped and registered.
+ */
+#define KUBUF_MAX_PINNED_PAGES	(1U << 20)
+#define KUBUF_MAX_FILE_CMDS	64
 
 /*
  * Module-wide counters, the indices of kubuf_stats.counters. Tests read
@@ -91,7 +144,8 @@ enum kubuf_stat {
 	KUBUF_STAT_MAPPINGS,		/* VMAs mapping driver buffers */
 	KUBUF_STAT_EVENTFD_REFS,	/* eventfd contexts held */
 	KUBUF_STAT_RINGS,		/* rings attached */
-	KUBUF_STAT_RING_THREADS,	/* device threads serving rings */
+	KUBUF_STAT_CMDS,		/* device commands queued or running */
+	KUBUF_STAT_USERS,		/* users with anything charged */
 	KUBUF_STAT_NR			/* number of counters defined */
 };
 
@@ -105,7 +159,11 @@ enum kubuf_stat {
  * @counters:		out: indexed by enum kubuf_stat; unused entries zero.
  *
  * The counters are a snapshot: each is read atomically, not all together.
- * Errors: -EINVAL if @flags is not zero; -EFAULT. Works on any open fd.
+ * They describe every user's activity, so only CAP_SYS_ADMIN may read
+ * them (debugfs shows the same, in kubuf/stats). Each file can still
+ * query its own objects (UBUF_QUERY, RING_QUERY).
+ * Errors: -EPERM without CAP_SYS_ADMIN; -EINVAL if @flags is not zero;
+ * -EFAULT. Works on any open fd.
  */
 struct kubuf_stats {
 	__u32 flags;
@@ -178,7 +236,8 @@ struct kubuf_stats {
  *   -EFAULT	the range is not entirely mapped user memory, wraps, or
  *		is not writable while KUBUF_ACCESS_DEV_WRITE is asked.
  *   -EOPNOTSUPP part of the range is a shared mapping of a regular file.
- *   -ENOMEM	RLIMIT_MEMLOCK would be exceeded, or no memory.
+ *   -ENOMEM	RLIMIT_MEMLOCK would be exceeded, kubuf would hold more
+ *		than KUBUF_MAX_PINNED_PAGES pins in all, or no memory.
  *   -ENOSPC	the file already holds kubuf_info.max_ubufs registrations.
  *   -EINTR	a fatal signal arrived while pinning.
  */
@@ -242,7 +301,9 @@ struct kubuf_ubuf_query {
  * inside this system call, with copy_to_user()/copy_from_user(), and no
  * pin: the article's "neither" method. read() on the device is the
  * copying ("buffered") baseline: the device fills a kernel buffer from
- * asynchronous context, and read() copies it out.
+ * asynchronous context, and read() copies it out: at most 1 MiB per
+ * call, any @len accepted. read() waits for the device killably: a fatal
+ * signal ends it with -EINTR; other signals do not interrupt it.
  */
 #define KUBUF_UCOPY_FILL	1	/* write the pattern into the buffer */
 #define KUBUF_UCOPY_CHECKSUM	2	/* checksum the buffer */
@@ -285,8 +346,15 @@ struct kubuf_ucopy {
  * Kinds. KUBUF_KBUF_PAGES: zero-filled pages, charged to the caller's
  * memory cgroup (over its limit ALLOC fails with -ENOMEM; nothing is
  * OOM-killed). KUBUF_KBUF_DMA: zero-filled, physically contiguous memory
- * from the DMA API (KUBUF_FEAT_KBUF_DMA), whose device address is
- * reported in dma_addr; large sizes may fail with -ENOMEM.
+ * from the DMA API (KUBUF_FEAT_KBUF_DMA), charged to RLIMIT_MEMLOCK of
+ * the user who allocates it (unless CAP_IPC_LOCK) until it is freed,
+ * after its last munmap; large sizes may fail with -ENOMEM. The device's
+ * address of a buffer is the driver's business: it never reaches user
+ * space, where it would name physical memory the application fills.
+ *
+ * Every buffer, of either kind, counts against its user's
+ * max_user_kbuf_mb until it is truly freed (after its last munmap), so
+ * allocating, mapping and freeing in a loop cannot escape the limit.
  *
  * Cache modes. KUBUF_CACHE_CACHED works everywhere. KUBUF_CACHE_WC and
  * KUBUF_CACHE_UNCACHED work for KUBUF_KBUF_PAGES where the module can give
@@ -343,7 +411,7 @@ struct kubuf_ucopy {
  * @flags:	in: KUBUF_KBUF_APP_WRITE or 0.
  * @id:		out: the buffer's id in this file (never 0).
  * @mmap_offset: out: the offset to pass to mmap() on this fd.
- * @dma_addr:	out: KUBUF_KBUF_DMA: the device's address of the buffer.
+ * @reserved0:	out: zero (the device's address is never reported).
  * @reserved:	in: must be zero.
  *
  * Errors:
@@ -354,7 +422,9 @@ struct kubuf_ucopy {
  *   -EOPNOTSUPP @cache is WC or UNCACHED and this kind cannot have it
  *		here (see above).
  *   -ENOSPC	the file already holds kubuf_info.max_kbufs buffers.
- *   -ENOMEM	no memory, or the memory cgroup's limit is reached.
+ *   -EDQUOT	the user's buffers would exceed kubuf_info.user_kbuf_pages.
+ *   -ENOMEM	no memory, the memory cgroup's limit is reached, or, DMA,
+ *		RLIMIT_MEMLOCK would be exceeded.
  *   -EINTR	a fatal signal arrived while allocating.
  *
  * KUBUF_IOC_KBUF_FREE (struct kubuf_id) errors: -EBADF (fd not O_RDWR),
@@ -369,7 +439,7 @@ struct kubuf_kbuf_alloc {
 	__u32 flags;
 	__u32 id;
 	__u64 mmap_offset;
-	__u64 dma_addr;
+	__u64 reserved0;
 	__u64 reserved[2];
 };
 
@@ -394,26 +464,39 @@ struct kubuf_kbuf_alloc {
  * @id:		in: the target's id; unused by RESET.
  * @offset:	in: first byte of the target.
  * @len:	in: bytes, from @offset; not 0.
- * @seed:	in: FILL: the pattern's seed.
- * @repeat:	in: FILL: extra passes over the range (a long-running writer).
+ * @seed:	in: FILL: the pattern's seed (any value).
+ * @repeat:	in: FILL: extra passes over the range (a long-running
+ *		writer), 0 to KUBUF_DEV_MAX_REPEAT, and (@repeat + 1) *
+ *		@len at most KUBUF_DEV_MAX_WORK.
  * @src_kind:	in: COPY: the source's kind.
  * @src_id:	in: COPY: the source's id.
  * @src_offset:	in: COPY: first byte of the source.
  * @result:	out: CHECKSUM: the checksum (not with NOWAIT).
  * @reserved:	in: must be zero.
  *
- * The device runs the command from its own kernel thread, never in the
- * caller's context; the caller waits for it unless KUBUF_DEV_NOWAIT. The
- * command holds its buffers: unregistering, revoking or releasing stops
- * it at the next page.
+ * @offset, @src_offset and @len may be any value: the range must lie in
+ * the buffer (-ERANGE), which bounds them by the buffer's size.
+ *
+ * The device runs the command from its own workers, never in the
+ * caller's context, in slices of bounded length taken in turn with every
+ * other user's work; the caller waits for it unless KUBUF_DEV_NOWAIT.
+ * Unregistering or revoking a registration the command uses, and
+ * releasing the file, stop it at the end of the slice in progress
+ * (-ESHUTDOWN); they never wait for a queued command.
  *
  * Errors: -EBADF (fd not O_RDWR), -EINVAL (@op, @flags, reserved, unused
  * fields not zero, @len 0, @kind), -ENOENT (no such buffer), -ERANGE
  * (@offset + @len beyond the buffer), -EACCES (the registration does not
  * allow that access to the device), -ESHUTDOWN (the registration was
  * revoked, before or during the command), -EINTR (a fatal signal arrived
- * while waiting: the command goes on), -EBUSY (too many commands queued).
+ * while waiting: the command goes on), -EBUSY (the file has
+ * KUBUF_MAX_FILE_CMDS commands queued or running), -EDQUOT (the user has
+ * kubuf_info.user_cmds), -E2BIG ((@repeat + 1) * @len above
+ * KUBUF_DEV_MAX_WORK).
  */
+#define KUBUF_DEV_MAX_REPEAT	255
+#define KUBUF_DEV_MAX_WORK	(16ULL << 30)	/* bytes one command may touch */
+
 struct kubuf_dev_cmd {
 	__u32 op;
 	__u32 flags;
@@ -543,7 +626,8 @@ struct kubuf_events {
  *		KUBUF_RING_MIN_DATA to KUBUF_RING_MAX_DATA.
  * @eventfd:	in: TO_APP: an eventfd to signal, or -1 (the file's event).
  *		TO_DEV: -1.
- * @wake_records: in: TO_APP: at least 1 (0 with KUBUF_RING_BUSY_POLL).
+ * @wake_records: in: TO_APP: 1 to UINT32_MAX (0 with KUBUF_RING_BUSY_POLL);
+ *		more than the ring holds means "when it is full".
  *		TO_DEV: 0.
  * @wake_usecs:	in: TO_APP: 0 (no time limit) to 10000000; 0 with
  *		KUBUF_RING_BUSY_POLL. TO_DEV: 0.
@@ -562,6 +646,7 @@ struct kubuf_events {
  *   -EACCES	the memory does not let both sides write it (see above).
  *   -ERANGE	the ring runs past the end of the buffer.
  *   -ENOSPC	the file already holds kubuf_info.max_rings rings.
+ *   -EDQUOT	the user already holds kubuf_info.user_rings rings.
  *   -ENOMEM	no memory.
  */
 struct kubuf_ring_attach {
@@ -622,6 +707,7 @@ struct kubuf_ring_query {
 
 #define KUBUF_STREAM_LOSSLESS	_BITUL(0)	/* wait for room, never drop */
 #define KUBUF_STREAM_MAX_REC	65536		/* data bytes per record */
+#define KUBUF_STREAM_MAX_RATE	100000000ULL	/* records per second */
 
 /**
  * struct kubuf_stream - KUBUF_IOC_STREAM_START: the device streams records
@@ -631,19 +717,23 @@ struct kubuf_ring_query {
  * @rec_size:	in: data bytes per record, 0 to KUBUF_STREAM_MAX_REC; each
  *		record is a struct kubuf_stream_rec and then the data.
  * @seed:	in: the data's pattern seed (see struct kubuf_stream_rec).
- * @rate:	in: records per second; 0: as fast as the consumer takes
- *		them, which needs KUBUF_STREAM_LOSSLESS.
- * @count:	in: records to stream (produced plus dropped); 0: until
- *		stopped.
+ * @rate:	in: records per second, 0 to KUBUF_STREAM_MAX_RATE; 0: as
+ *		fast as the consumer takes them, which needs
+ *		KUBUF_STREAM_LOSSLESS.
+ * @count:	in: records to stream (produced plus dropped), any value;
+ *		0: until stopped.
  * @reserved:	in: must be zero.
  *
  * Record i is due at start + i / @rate. When it does not fit, it is
  * dropped (counted in the ring's dropped, its sequence number skipped),
- * or, LOSSLESS, the device waits for room. KUBUF_IOC_STREAM_STOP (struct
+ * or, LOSSLESS, the device waits for room. However far behind a
+ * dropping stream falls, catching up is a single step: the records due
+ * that find no room are dropped together. KUBUF_IOC_STREAM_STOP (struct
  * kubuf_id: the ring) stops the stream; detach and release stop it too.
  *
  * Errors: -EBADF (fd not O_RDWR), -EINVAL (@flags, reserved, @rec_size,
- * @rate 0 without LOSSLESS, the ring is TO_DEV), -ENOENT (no such ring),
+ * @rate above KUBUF_STREAM_MAX_RATE, @rate 0 without LOSSLESS, the ring
+ * is TO_DEV), -ENOENT (no such ring),
  * -E2BIG (a record would not fit in the ring's data area), -EBUSY (a
  * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE),
  * -ENOMEM. STOP errors: -EBADF, -EINVAL (@flags, TO_DEV ring), -ENOENT.
