@@ -16,10 +16,12 @@ static void check_fail(const char *what, long ret)
 		  "wrong result");
 }
 
+/* Limits a check may meet: the machine's, the file's and the user's. */
 static bool resource_errno(long ret)
 {
 	return ret < 0 && (errno == ENOMEM || errno == ENOSPC ||
-			   errno == EBUSY);
+			   errno == EBUSY || errno == EDQUOT ||
+			   errno == EMFILE);
 }
 
 static long dev_cmd_on(int fd, uint32_t op, uint32_t kind, uint32_t id,
@@ -42,8 +44,11 @@ void op_check_ubuf(int op)
 				      len, seed);
 	long ret;
 
-	if (fd < 0)
+	if (fd < 0 && !resource_errno(fd))
 		check_fail("open", fd);
+	ret = fd;
+	if (fd < 0)
+		goto out;
 	memset(buf, 0x5a, off + len + PG);
 	memset(&r, 0, sizeof(r));
 	r.addr = (uintptr_t)buf + off;
@@ -86,7 +91,8 @@ unreg:
 		check_fail("second UNREGISTER is not ENOENT", 0);
 	ret = 0;
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	log_end(e, ret, errno);
 	count(op, ret);
 }
@@ -111,8 +117,11 @@ void op_check_kbuf(int op)
 				      dma ? "dma" : "pages", cache, len, seed);
 	long ret;
 
-	if (fd < 0)
+	if (fd < 0 && !resource_errno(fd))
 		check_fail("open", fd);
+	ret = fd;
+	if (fd < 0)
+		goto out;
 	memset(&a, 0, sizeof(a));
 	a.size = len;
 	a.kind = dma ? KUBUF_KBUF_DMA : KUBUF_KBUF_PAGES;
@@ -180,7 +189,8 @@ void op_check_kbuf(int op)
 out:
 	if (res)
 		munmap(res, res_len);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	log_end(e, ret, errno);
 	count(op, ret);
 }

@@ -15,10 +15,22 @@ int *efd_slot(bool live)
 	return pick;
 }
 
+/* The errno binding descriptor @fd must fail with, or 0 if it may work. */
+static int eventfd_want(int fd)
+{
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return EBADF;
+	return fd_is(fd, 'e') ? 0 : EINVAL;
+}
+
+/*
+ * Boundaries: the descriptor number (bound_fd()), for binding and for
+ * CLEAR; which errno it must get is found by looking at the number.
+ */
 void op_eventfd(int op)
 {
 	struct kubuf_eventfd a = { 0 };
-	int i = slot_pick(), *efd, want = 0;
+	int i = slot_pick(), *efd, want = 0, fd;
 	struct log_ent *e;
 	long ret;
 
@@ -43,6 +55,7 @@ void op_eventfd(int op)
 		return;
 	case 2:		/* clear */
 		a.fd = one_in(8) ? (int)below(8) : -1;
+		a.fd = bound_fd(a.fd);
 		a.flags = KUBUF_EVENTFD_CLEAR;
 		if (a.fd != -1)
 			want = EINVAL;
@@ -70,6 +83,11 @@ void op_eventfd(int op)
 			a.fd = efd ? *efd : -1;
 			if (!efd)
 				want = EBADF;
+		}
+		fd = bound_fd(a.fd);
+		if (fd != a.fd) {
+			a.fd = fd;
+			want = eventfd_want(fd);
 		}
 		if (one_in(20))
 			a.flags = rand_bits(0);

@@ -74,7 +74,8 @@ struct log_ent {
 	long ret;
 	int err;
 	bool done;
-	char args[120];
+	bool bounds;		/* its numbers drawn from the boundaries */
+	char args[160];
 };
 
 /* Who this process is, for the report. */
@@ -96,13 +97,14 @@ __attribute__((noreturn, format(printf, 1, 2)))
 void fuzz_fail(const char *fmt, ...);
 
 /* The documented errnos of each call (include/uapi/linux/kubuf.h). */
-extern const int E_REGISTER[], E_ID[], E_QUERY[], E_UCOPY[], E_ALLOC[],
-		 E_DEV[], E_EVENTFD[], E_EVENTS[], E_MMAP[], E_READ[],
-		 E_NOT_KUBUF[];
+extern const int E_OPEN[], E_REGISTER[], E_ID[], E_QUERY[], E_UCOPY[],
+		 E_ALLOC[], E_DEV[], E_EVENTFD[], E_EVENTS[], E_MMAP[],
+		 E_READ[], E_NOT_KUBUF[];
 
 bool errno_in(int err, const int *set);
 long expect(struct log_ent *e, long ret, const int *allowed);
 void expect_errno(struct log_ent *e, long ret, int want);
+void expect_fail(struct log_ent *e, long ret, const int *allowed);
 int ladder_mode(int slot, bool needs_rdwr);
 long expect_ladder(struct log_ent *e, long ret, int want,
 		   const int *allowed);
@@ -198,6 +200,36 @@ struct fuzz_state {
 
 extern struct fuzz_state W;
 
+/* --- boundary values (bounds.c) ------------------------------------------- */
+
+#define BOUNDS_ONE_IN	4	/* operations drawing from the boundaries */
+
+extern bool bounds_on;
+
+void bounds_init(void);
+bool bound_now(void);
+uint64_t bound_value(unsigned int bits, uint64_t max, const uint64_t *lim,
+		     unsigned int n);
+uint64_t bound(uint64_t v, unsigned int bits, uint64_t max,
+	       const uint64_t *lim, unsigned int n);
+uint32_t bound_id(uint32_t id, uint32_t max_seen);
+bool id_impossible(uint32_t id, bool kbuf);
+int32_t bound_fd(int32_t fd);
+uint64_t bound_addr(uint64_t addr);
+bool addr_is_bad(uint64_t addr);
+
+/* The field's other documented limits, as bound()'s @lim and @n. */
+#define BOUND_LIMITS(...)						\
+	(const uint64_t[]){ __VA_ARGS__ },				\
+	(unsigned int)(sizeof((const uint64_t[]){ __VA_ARGS__ }) /	\
+		       sizeof(uint64_t))
+
+/* @v, or now and then a boundary value of a 64- or 32-bit field. */
+#define BOUND64(v, max, ...)						\
+	bound((v), 64, (max), BOUND_LIMITS(__VA_ARGS__))
+#define BOUND32(v, max, ...)						\
+	((uint32_t)bound((v), 32, (max), BOUND_LIMITS(__VA_ARGS__)))
+
 /* --- memory the fuzzer owns (mem.c) ---------------------------------------- */
 
 char *reserve(size_t len, size_t guard, char **res, size_t *res_len);
@@ -217,6 +249,7 @@ extern int poll_fds[MAX_FDS];
 
 int slot_pick(void);
 int fd_of(int slot);
+bool fd_is(int fd, char kind);
 void all_shared(void);
 struct id_ent *id_add(struct id_ent *tab, int fdi, uint32_t id);
 struct id_ent *id_pick(struct id_ent *tab);

@@ -5,25 +5,41 @@
  */
 #include "fuzz.h"
 
+static const int E_QUOTA[] = { EDQUOT, ENOSPC, 0 };
+
+/*
+ * Boundaries: size (1 to kubuf_info.max_kbuf_size; around a page and the
+ * user's quota of pages too), kind and cache. A buffer of pages larger
+ * than the user's quota must fail, -EDQUOT (or -ENOSPC, if the file is
+ * full first); other valid sizes stay within the fuzzer's budget. An
+ * answer's reserved0 is zero, whatever the call found there.
+ */
 void op_alloc(int op)
 {
 	int i = slot_pick(), want;
 	struct kubuf_kbuf_alloc a, *argp;
-	bool wc = W.info.features & KUBUF_FEAT_KBUF_WC;
+	bool wc = W.info.features & KUBUF_FEAT_KBUF_WC, over_quota;
+	uint64_t quota = (uint64_t)W.info.user_kbuf_pages * PG;
 	struct id_ent *ent;
 	struct log_ent *e;
 	long ret;
 
 	memset(&a, 0, sizeof(a));
 	a.size = below(8) ? (1 + below(16)) * PG - below(2) : rand_len();
-	if (a.size && a.size <= W.info.max_kbuf_size &&
+	a.size = BOUND64(a.size, W.info.max_kbuf_size, PG, quota);
+	a.kind = one_in(20) ? (uint32_t)rnd() : below(4) == 0;
+	a.kind = BOUND32(a.kind, KUBUF_KBUF_DMA);
+	a.cache = one_in(20) ? (uint32_t)rnd() : below(3) ? 0 : below(3);
+	a.cache = BOUND32(a.cache, KUBUF_CACHE_UNCACHED);
+	over_quota = quota && a.kind == KUBUF_KBUF_PAGES && a.size > quota;
+	if (a.size && a.size <= W.info.max_kbuf_size && !over_quota &&
 	    W.kbuf_bytes + a.size > KBUF_BUDGET)
 		a.size = PG;
-	a.kind = one_in(20) ? (uint32_t)rnd() : below(4) == 0;
-	a.cache = one_in(20) ? (uint32_t)rnd() : below(3) ? 0 : below(3);
 	a.flags = one_in(20) ? rand_bits(0) : below(2) * KUBUF_KBUF_APP_WRITE;
 	if (one_in(30))
 		a.reserved[below(2)] = rnd();
+	if (below(2))
+		a.reserved0 = 0xa5a5a5a5a5a5a5a5ULL;
 	argp = rand_argp(&a, sizeof(a));
 	e = log_begin(op, "fd %d size %#llx kind %u cache %u flags %#x%s",
 		      fd_of(i), (unsigned long long)a.size, a.kind, a.cache,
@@ -39,9 +55,17 @@ void op_alloc(int op)
 			want = E2BIG;
 		else if (a.cache && (a.kind != KUBUF_KBUF_PAGES || !wc))
 			want = EOPNOTSUPP;
+		else if (over_quota)
+			want = -1;
 	}
-	expect_ladder(e, ret, want, E_ALLOC);
+	if (want < 0)
+		expect_fail(e, ret, E_QUOTA);
+	else
+		expect_ladder(e, ret, want, E_ALLOC);
 	count(op, ret);
+	if (ret == 0 && argp == &a && a.reserved0)
+		fuzz_fail("KBUF_ALLOC: reserved0 %#llx, not 0",
+			  (unsigned long long)a.reserved0);
 	if (ret == 0 && argp == &a) {
 		ent = id_add(W.kbufs, i, a.id);
 		if (ent) {
@@ -55,17 +79,22 @@ void op_alloc(int op)
 	}
 }
 
+/* An id that can name no buffer (0, 2^16 and above) must fail. */
 void op_free(int op)
 {
 	int i, j;
-	uint32_t id = id_guess(W.kbufs, W.max_kbuf_id, &i);
+	uint32_t id = bound_id(id_guess(W.kbufs, W.max_kbuf_id, &i),
+			       W.max_kbuf_id);
 	struct kubuf_id a = { .id = id, .flags = one_in(20) ? rand_bits(0) : 0 };
+	struct kubuf_id *argp = rand_argp(&a, sizeof(a));
 	struct log_ent *e = log_begin(op, "fd %d id %u flags %#x", fd_of(i),
 				      id, a.flags);
-	long ret = ioctl(fd_of(i), KUBUF_IOC_KBUF_FREE,
-			 rand_argp(&a, sizeof(a)));
+	long ret = ioctl(fd_of(i), KUBUF_IOC_KBUF_FREE, argp);
 
-	expect(e, ret, E_ID);
+	if (argp == &a && id_impossible(id, true))
+		expect_fail(e, ret, E_ID);
+	else
+		expect(e, ret, E_ID);
 	count(op, ret);
 	if (ret == 0)
 		for (j = 0; j < MAX_IDS; j++)
@@ -110,6 +139,49 @@ static void rereserve(char *p, size_t len)
 	     MAP_NORESERVE, -1, 0);
 }
 
+/* mmap() of boundary lengths may fail in the kernel's checks too. */
+static const int E_MMAP_BOUNDS[] = { EACCES, EINVAL, EPERM, ENOMEM,
+				     EOVERFLOW, 0 };
+
+/*
+ * Boundaries of mmap(): the length (0, 1, a page, the buffer's, 256 MiB,
+ * 2^31 and up) and the offset (around the buffer's start and end, its
+ * window's end, beyond every window, unaligned). These are mapped where
+ * the kernel likes, so that no length can reach the fuzzer's memory. Of
+ * a known buffer, a mapping past its end must fail, as must a length of
+ * 0, an unaligned offset, and one beyond the windows of ids below 2^16;
+ * a mapping that works is unmapped at once.
+ */
+static void mmap_bounds(int op, struct id_ent *ent, int i)
+{
+	uint64_t base = ent ? ent->off : 0, blen = ent ? ent->len : PG;
+	uint64_t off = ent ? base : below(W.max_kbuf_id + 2) << 28;
+	uint64_t len = blen;
+	int prot = below(2) ? PROT_READ | PROT_WRITE : PROT_READ;
+	bool bad;
+	struct log_ent *e;
+	void *p;
+
+	off = BOUND64(off, UINT64_MAX, base, base + blen, base + (1ULL << 28),
+		      1ULL << 44);
+	len = BOUND64(len, blen, PG, 1ULL << 28);
+	bad = !len || (off & (PG - 1)) || off >= 1ULL << 44 ||
+	      (ent && off >= base && off - base < 1ULL << 28 &&
+	       (off - base > blen || len > blen - (off - base)));
+	e = log_begin(op, "fd %d len %#llx prot %#x shared off %#llx (buffer %#llx len %#llx)",
+		      fd_of(i), (unsigned long long)len, prot,
+		      (unsigned long long)off, (unsigned long long)base,
+		      (unsigned long long)blen);
+	p = mmap(NULL, len, prot, MAP_SHARED, fd_of(i), off);
+	if (bad)
+		expect_fail(e, p == MAP_FAILED ? -1 : 0, E_MMAP_BOUNDS);
+	else
+		expect(e, p == MAP_FAILED ? -1 : 0, E_MMAP_BOUNDS);
+	count(op, p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, len);
+}
+
 void op_mmap(int op)
 {
 	struct id_ent *ent = id_pick(W.kbufs);
@@ -121,6 +193,10 @@ void op_mmap(int op)
 	struct log_ent *e;
 	char *at, *p;
 
+	if (bounds_on && below(2)) {
+		mmap_bounds(op, ent, i);
+		return;
+	}
 	if (!m)
 		return;
 	if (ent) {

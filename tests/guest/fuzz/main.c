@@ -36,6 +36,8 @@
  *             table of operations, a worker, the master, main()
  *   mem.c     memory the fuzzer owns: regions and their operations
  *   args.c    arguments: lengths, addresses, argument pointers, flags
+ *   bounds.c  boundary values of numeric fields, which one operation in
+ *             four draws from
  *   files.c   descriptors and ids: open, close, dup, SCM_RIGHTS, ioctls
  *             where they do not belong
  *   procs.c   fork and kill -9 of children that run operations too
@@ -125,6 +127,7 @@ struct log_ent *log_begin(int op, const char *fmt, ...)
 	e->seq = oplog.n++;
 	e->op = op;
 	e->done = false;
+	e->bounds = bounds_on;
 	e->ret = 0;
 	e->err = 0;
 	va_start(ap, fmt);
@@ -143,14 +146,16 @@ long log_end(struct log_ent *e, long ret, int err)
 
 static void log_line(char *buf, size_t len, const struct log_ent *e)
 {
+	const char *b = e->bounds ? "B " : "";
+
 	if (!e->done)
-		snprintf(buf, len, "  #%lu %s(%s) = ... (running)\n", e->seq,
-			 op_name(e->op), e->args);
+		snprintf(buf, len, "  #%lu %s%s(%s) = ... (running)\n", e->seq,
+			 b, op_name(e->op), e->args);
 	else if (e->ret < 0)
-		snprintf(buf, len, "  #%lu %s(%s) = -1 %s\n", e->seq,
+		snprintf(buf, len, "  #%lu %s%s(%s) = -1 %s\n", e->seq, b,
 			 op_name(e->op), e->args, strerror(e->err));
 	else
-		snprintf(buf, len, "  #%lu %s(%s) = %ld\n", e->seq,
+		snprintf(buf, len, "  #%lu %s%s(%s) = %ld\n", e->seq, b,
 			 op_name(e->op), e->args, e->ret);
 }
 
@@ -188,6 +193,11 @@ static void report(const char *why)
 		 (unsigned long long)run.seed, (unsigned long long)run.seed,
 		 run.seconds, run.procs, (unsigned long long)run.seed,
 		 run.seconds, me.worker, me.generation);
+	write_all(2, line);
+	if (con >= 0)
+		write_all(con, line);
+	snprintf(line, sizeof(line),
+		 "  its last operations (B: numbers from the boundaries):\n");
 	write_all(2, line);
 	if (con >= 0)
 		write_all(con, line);
@@ -245,16 +255,20 @@ static void crash_handlers(void)
 
 /* --- errnos --------------------------------------------------------------- */
 
-/* The documented errnos of each call (include/uapi/linux/kubuf.h). */
+/*
+ * The documented errnos of each call (include/uapi/linux/kubuf.h). EINTR
+ * is left out: only a fatal signal may cause it, and nobody then checks.
+ */
+const int E_OPEN[] = { EMFILE, 0 };	/* the user's max_user_files */
 const int E_REGISTER[] = { EBADF, EINVAL, E2BIG, EFAULT, EOPNOTSUPP,
 			   ENOMEM, ENOSPC, 0 };
 const int E_ID[] = { EBADF, EINVAL, ENOENT, EFAULT, 0 };
 const int E_QUERY[] = { EINVAL, ENOENT, EFAULT, 0 };
 const int E_UCOPY[] = { EINVAL, E2BIG, EFAULT, ENOMEM, 0 };
 const int E_ALLOC[] = { EBADF, EINVAL, E2BIG, EOPNOTSUPP, ENOSPC,
-			ENOMEM, EFAULT, 0 };
+			EDQUOT, ENOMEM, EFAULT, 0 };
 const int E_DEV[] = { EBADF, EINVAL, ENOENT, ERANGE, EACCES,
-		      ESHUTDOWN, EBUSY, EFAULT, ENOMEM, 0 };
+		      ESHUTDOWN, EBUSY, EDQUOT, E2BIG, EFAULT, ENOMEM, 0 };
 const int E_EVENTFD[] = { EBADF, EINVAL, EFAULT, 0 };
 const int E_EVENTS[] = { EINVAL, EFAULT, 0 };
 const int E_MMAP[] = { EACCES, EINVAL, EPERM, ENOMEM, 0 };
@@ -280,6 +294,24 @@ long expect(struct log_ent *e, long ret, const int *allowed)
 		fuzz_fail("%s: errno %d (%s) is not one it documents",
 			  op_name(e->op), err, strerror(err));
 	return ret;
+}
+
+/*
+ * End the log entry; fail unless the call failed, with an errno of
+ * @allowed: a number out of its documented range, when which of its
+ * errnos comes first depends on the order of the checks.
+ */
+void expect_fail(struct log_ent *e, long ret, const int *allowed)
+{
+	int err = errno;
+
+	log_end(e, ret, err);
+	if (ret >= 0)
+		fuzz_fail("%s: worked, with a number out of its range",
+			  op_name(e->op));
+	if (!errno_in(err, allowed))
+		fuzz_fail("%s: errno %d (%s) is not one it documents",
+			  op_name(e->op), err, strerror(err));
 }
 
 /* End the log entry; fail unless the call failed with exactly @want. */
@@ -388,7 +420,9 @@ void run_ops(unsigned long n)
 			w -= ops[i].weight;
 		if (me.depth && !ops[i].kid_ok)
 			continue;
+		bounds_on = one_in(BOUNDS_ONE_IN);
 		ops[i].fn(i);
+		bounds_on = false;
 		me.ops++;
 		__atomic_add_fetch(&shared->ops, 1, __ATOMIC_RELAXED);
 		if (thread_failure[0])
@@ -427,6 +461,7 @@ static void worker(int index, unsigned int generation)
 	rnd_state = me.stream;
 	crash_handlers();
 	kt_storm_child();
+	bounds_init();
 	for (i = 0; i < MAX_EFDS; i++)
 		W.efds[i] = -1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, W.sock))

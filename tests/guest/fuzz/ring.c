@@ -7,16 +7,68 @@
 #include "fuzz.h"
 
 static const int E_RING_ATTACH[] = { EBADF, EINVAL, ENOENT, ESHUTDOWN, EACCES,
-				     ERANGE, ENOSPC, ENOMEM, EFAULT, 0 };
+				     ERANGE, ENOSPC, EDQUOT, ENOMEM, EFAULT,
+				     0 };
 static const int E_STREAM[] = { EBADF, EINVAL, ENOENT, E2BIG, EBUSY,
 				ESHUTDOWN, ENOMEM, EFAULT, 0 };
+/* A stream's number out of range: -EINVAL, unless the ring is not there. */
+static const int E_STREAM_RANGE[] = { EBADF, EINVAL, ENOENT, 0 };
 
+/*
+ * Can RING_ATTACH of @a work, by the rules of the header? @mem, if known,
+ * is the buffer it names, in the same file.
+ */
+static bool attach_valid(const struct kubuf_ring_attach *a,
+			 const struct id_ent *mem)
+{
+	bool busy = a->flags & KUBUF_RING_BUSY_POLL;
+	uint64_t end, addr;
+
+	if (a->reserved[0] || a->reserved[1] ||
+	    (a->kind != KUBUF_MEM_UBUF && a->kind != KUBUF_MEM_KBUF) ||
+	    id_impossible(a->mem_id, a->kind == KUBUF_MEM_KBUF) ||
+	    a->data_size < KUBUF_RING_MIN_DATA ||
+	    a->data_size > KUBUF_RING_MAX_DATA ||
+	    (a->data_size & (a->data_size - 1)))
+		return false;
+	if (a->dir == KUBUF_RING_TO_APP) {
+		if ((a->flags & ~KUBUF_RING_BUSY_POLL) || a->reply_id ||
+		    a->wake_usecs > 10000000 ||
+		    (busy && (a->wake_records || a->wake_usecs)) ||
+		    (!busy && !a->wake_records) ||
+		    (a->eventfd != -1 && (a->eventfd < 0 ||
+					  fcntl(a->eventfd, F_GETFD) < 0 ||
+					  !fd_is(a->eventfd, 'e'))))
+			return false;
+	} else if (a->dir == KUBUF_RING_TO_DEV) {
+		if (a->flags || a->wake_records || a->wake_usecs ||
+		    a->eventfd != -1)
+			return false;
+	} else {
+		return false;
+	}
+	if (!mem)
+		return true;
+	addr = a->kind == KUBUF_MEM_UBUF ? mem->off : 0;
+	return !__builtin_add_overflow(a->offset, KUBUF_RING_CTL_SIZE +
+				       (uint64_t)a->data_size, &end) &&
+	       end <= mem->len && (addr + a->offset) % KUBUF_RING_ALIGN == 0;
+}
+
+/*
+ * Boundaries: buffer and reply ids, offset (around the alignment, the
+ * buffer's end), data size (around the smallest and largest, and the
+ * room in the buffer), wake records (any value), wake microseconds (0 to
+ * 10 s), the eventfd. An attach the header's rules refuse must fail.
+ */
 void op_ring_attach(int op)
 {
 	bool ub = below(2);
 	struct id_ent *mem = id_pick(ub ? W.ubufs : W.kbufs), *reply, *ent;
-	struct kubuf_ring_attach a = { .eventfd = -1 };
+	struct kubuf_ring_attach a = { .eventfd = -1 }, *argp;
 	int i = mem ? mem->fdi : slot_pick();
+	uint64_t room = mem && mem->len > KUBUF_RING_CTL_SIZE ?
+			mem->len - KUBUF_RING_CTL_SIZE : 0;
 	struct log_ent *e;
 	long ret;
 
@@ -40,14 +92,30 @@ void op_ring_attach(int op)
 	}
 	if (one_in(30))
 		a.reserved[below(2)] = rnd();
-	e = log_begin(op, "fd %d dir %u kind %u mem %u off %#llx size %#x efd %d wake %u/%u reply %u",
-		      fd_of(i), a.dir, a.kind, a.mem_id,
+	a.mem_id = bound_id(a.mem_id, ub ? W.max_ubuf_id : W.max_kbuf_id);
+	if (mem && a.mem_id != mem->id)
+		mem = NULL;
+	a.offset = BOUND64(a.offset, UINT64_MAX, KUBUF_RING_ALIGN, room,
+			   room - a.data_size);
+	a.data_size = BOUND32(a.data_size, KUBUF_RING_MAX_DATA,
+			      KUBUF_RING_MIN_DATA, room);
+	a.wake_records = BOUND32(a.wake_records, UINT32_MAX);
+	a.wake_usecs = BOUND32(a.wake_usecs, 10000000);
+	a.eventfd = bound_fd(a.eventfd);
+	a.reply_id = bound_id(a.reply_id, W.max_ring_id);
+	argp = rand_argp(&a, sizeof(a));
+	e = log_begin(op, "fd %d dir %u flags %#x kind %u mem %u off %#llx size %#x efd %d wake %u/%u reply %u%s",
+		      fd_of(i), a.dir, a.flags, a.kind, a.mem_id,
 		      (unsigned long long)a.offset, a.data_size, a.eventfd,
-		      a.wake_records, a.wake_usecs, a.reply_id);
-	ret = expect(e, ioctl(fd_of(i), KUBUF_IOC_RING_ATTACH,
-			      rand_argp(&a, sizeof(a))), E_RING_ATTACH);
+		      a.wake_records, a.wake_usecs, a.reply_id,
+		      argp != &a ? " argp hostile" : "");
+	ret = ioctl(fd_of(i), KUBUF_IOC_RING_ATTACH, argp);
+	if (argp == &a && !attach_valid(&a, mem))
+		expect_fail(e, ret, E_RING_ATTACH);
+	else
+		expect(e, ret, E_RING_ATTACH);
 	count(op, ret);
-	if (ret < 0)
+	if (ret < 0 || argp != &a)
 		return;
 	ent = id_add(W.rings, i, a.id);
 	if (a.id > W.max_ring_id)
@@ -59,6 +127,11 @@ void op_ring_attach(int op)
 	ent->flags = a.dir;
 }
 
+/*
+ * Boundaries: ring id, record size (0 to KUBUF_STREAM_MAX_REC), rate (0
+ * to KUBUF_STREAM_MAX_RATE), count and seed (any value). A size or rate
+ * out of range, or rate 0 without LOSSLESS, is -EINVAL.
+ */
 void op_ring_stream(int op)
 {
 	int i;
@@ -71,15 +144,31 @@ void op_ring_stream(int op)
 		.seed = (uint32_t)rnd(),
 		.rate = below(3) ? 1 + below(200000) : 0,
 		.count = one_in(10) ? 0 : below(5000),
-	};
-	struct log_ent *e = log_begin(op, "fd %d ring %u flags %#x size %u rate %llu count %llu",
-				      fd_of(i), id, st.flags, st.rec_size,
-				      (unsigned long long)st.rate,
-				      (unsigned long long)st.count);
-	long ret = ioctl(fd_of(i), KUBUF_IOC_STREAM_START,
-			 rand_argp(&st, sizeof(st)));
+	}, *argp;
+	struct log_ent *e;
+	long ret;
 
-	count(op, expect(e, ret, E_STREAM));
+	st.ring_id = bound_id(st.ring_id, W.max_ring_id);
+	st.rec_size = BOUND32(st.rec_size, KUBUF_STREAM_MAX_REC);
+	st.rate = BOUND64(st.rate, KUBUF_STREAM_MAX_RATE);
+	st.count = BOUND64(st.count, UINT64_MAX);
+	st.seed = BOUND32(st.seed, UINT32_MAX);
+	argp = rand_argp(&st, sizeof(st));
+	e = log_begin(op, "fd %d ring %u flags %#x size %u rate %llu count %llu%s",
+		      fd_of(i), st.ring_id, st.flags, st.rec_size,
+		      (unsigned long long)st.rate,
+		      (unsigned long long)st.count,
+		      argp != &st ? " argp hostile" : "");
+	ret = ioctl(fd_of(i), KUBUF_IOC_STREAM_START, argp);
+	if (argp == &st && (st.rec_size > KUBUF_STREAM_MAX_REC ||
+			    st.rate > KUBUF_STREAM_MAX_RATE ||
+			    (!st.rate && !(st.flags & KUBUF_STREAM_LOSSLESS))))
+		expect_fail(e, ret, E_STREAM_RANGE);
+	else if (argp == &st && !st.ring_id)
+		expect_fail(e, ret, E_STREAM);
+	else
+		expect(e, ret, E_STREAM);
+	count(op, ret);
 }
 
 /* STOP, KICK or DETACH, by the name of the op. */
@@ -89,15 +178,21 @@ void op_ring_id(int op)
 		KUBUF_IOC_RING_KICK, KUBUF_IOC_RING_DETACH };
 	unsigned int which = (unsigned int)below(3);
 	int i, j;
-	uint32_t id = id_guess(W.rings, W.max_ring_id, &i);
+	uint32_t id = bound_id(id_guess(W.rings, W.max_ring_id, &i),
+			       W.max_ring_id);
 	struct kubuf_id a = { .id = id, .flags = one_in(20) ? rand_bits(0) : 0 };
+	struct kubuf_id *argp = rand_argp(&a, sizeof(a));
 	struct log_ent *e = log_begin(op, "fd %d %s ring %u flags %#x",
 				      fd_of(i), which == 0 ? "stop" :
 				      which == 1 ? "kick" : "detach", id,
 				      a.flags);
-	long ret = ioctl(fd_of(i), cmds[which], rand_argp(&a, sizeof(a)));
+	long ret = ioctl(fd_of(i), cmds[which], argp);
 
-	count(op, expect(e, ret, E_ID));
+	if (argp == &a && !id)
+		expect_fail(e, ret, E_ID);
+	else
+		expect(e, ret, E_ID);
+	count(op, ret);
 	if (ret == 0 && which == 2)
 		for (j = 0; j < MAX_IDS; j++)
 			if (W.rings[j].live && W.rings[j].fdi == i &&
@@ -113,6 +208,7 @@ void op_ring_query(int op)
 	struct log_ent *e;
 	long ret;
 
+	id = bound_id(id, W.max_ring_id);
 	kt_poison(&q, sizeof(q));
 	q.id = id;
 	q.flags = one_in(20) ? rand_bits(0) : 0;
@@ -121,6 +217,9 @@ void op_ring_query(int op)
 	count(op, ret);
 	if (ret < 0)
 		return;
+	if (!id)
+		fuzz_fail("RING_QUERY of ring 0 worked: id %u state %u dir %u records %llu",
+			  q.id, q.state, q.dir, (unsigned long long)q.records);
 	if (q.reserved[0] || q.reserved[1] || q.id != id ||
 	    q.state < KUBUF_RING_ACTIVE || q.state > KUBUF_RING_DEAD ||
 	    (q.error && q.state != KUBUF_RING_BROKEN) ||
@@ -169,3 +268,4 @@ void op_ring_touch(int op)
 	log_end(e, 0, 0);
 	count(op, 0);
 }
+
