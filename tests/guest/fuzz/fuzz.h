@@ -318,5 +318,6 @@ void op_ring_stream(int op);
 void op_ring_id(int op);
 void op_ring_query(int op);
 void op_ring_touch(int op);
+void op_stream_flood(int op);
 
 #endif /* KUBUF_FUZZ_H */

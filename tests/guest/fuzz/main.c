@@ -396,6 +396,7 @@ static const struct fuzz_op ops[] = {
 	{ "ring_id", 4, op_ring_id, true },
 	{ "ring_query", 2, op_ring_query, true },
 	{ "ring_touch", 5, op_ring_touch, true },
+	{ "stream_flood", 2, op_stream_flood, true },
 };
 
 #define NR_OPS	((int)(sizeof(ops) / sizeof(ops[0])))

@@ -269,3 +269,138 @@ void op_ring_touch(int op)
 	count(op, 0);
 }
 
+/* How long stopping a stream, or closing its file, may take. */
+#define FLOOD_STOP_S	2.0
+
+static const int E_FLOOD_SETUP[] = { EMFILE, ENOSPC, EDQUOT, ENOMEM, 0 };
+
+static int flood_query(int fd, uint32_t id, struct kubuf_ring_query *q)
+{
+	kt_poison(q, sizeof(*q));
+	q->id = id;
+	q->flags = 0;
+	return ioctl(fd, KUBUF_IOC_RING_QUERY, q);
+}
+
+/*
+ * A stream nobody consumes, at a rate from the boundaries (up to
+ * KUBUF_STREAM_MAX_RATE, and beyond, which is -EINVAL), that never ends
+ * (count 0, or 2^63 and more), into a small ring of a file of its own. It
+ * must run without putting more records in the ring than fit, and stop
+ * within FLOOD_STOP_S on STREAM_STOP, or on close() one time in three;
+ * once stopped, its counters stay still.
+ */
+void op_stream_flood(int op)
+{
+	static const uint64_t counts[] = { 0, 1ULL << 63, ~0ULL - 1, ~0ULL };
+	uint32_t data = KUBUF_RING_MIN_DATA << below(5);
+	struct kubuf_kbuf_alloc a = {
+		.size = 2 * PG, .flags = KUBUF_KBUF_APP_WRITE,
+	};
+	struct kubuf_ring_attach at = {
+		.dir = KUBUF_RING_TO_APP, .kind = KUBUF_MEM_KBUF,
+		.data_size = data, .eventfd = -1,
+	};
+	struct kubuf_stream st = { 0 };
+	struct kubuf_ring_query q, q2;
+	struct kubuf_id stop = { 0 };
+	bool lossless = one_in(3), by_close = one_in(3);
+	struct log_ent *e = log_begin(op, "setup, ring data %u", data);
+	uint64_t cap;
+	double t0, dt;
+	int fd = kt_open_dev(O_RDWR);
+	long ret;
+
+	if (fd < 0)
+		goto setup_failed;
+	ret = ioctl(fd, KUBUF_IOC_KBUF_ALLOC, &a);
+	if (ret)
+		goto setup_failed;
+	at.mem_id = a.id;
+	if (below(2))
+		at.flags = KUBUF_RING_BUSY_POLL;
+	else
+		at.wake_records = 1 + below(64);
+	ret = ioctl(fd, KUBUF_IOC_RING_ATTACH, &at);
+	if (ret)
+		goto setup_failed;
+
+	st.ring_id = at.id;
+	st.flags = lossless ? KUBUF_STREAM_LOSSLESS : 0;
+	st.rec_size = below(64);
+	st.seed = rnd();
+	st.rate = bound_value(64, KUBUF_STREAM_MAX_RATE,
+			      BOUND_LIMITS(1000000));
+	st.count = counts[below(4)];
+	cap = data / kubuf_rec_size(sizeof(struct kubuf_stream_rec) +
+				    st.rec_size);
+	snprintf(e->args, sizeof(e->args),
+		 "ring %u data %u rec %u rate %llu count %#llx%s, stop by %s",
+		 at.id, data, st.rec_size, (unsigned long long)st.rate,
+		 (unsigned long long)st.count, lossless ? " lossless" : "",
+		 by_close ? "close" : "STREAM_STOP");
+	ret = ioctl(fd, KUBUF_IOC_STREAM_START, &st);
+	if (st.rate > KUBUF_STREAM_MAX_RATE || (!st.rate && !lossless)) {
+		expect_errno(e, ret, EINVAL);
+		count(op, ret);
+		close(fd);
+		return;
+	}
+	if (ret) {
+		expect(e, ret, (const int[]){ ENOMEM, 0 });
+		count(op, ret);
+		close(fd);
+		return;
+	}
+	kt_msleep(below(50));
+	if (flood_query(fd, at.id, &q))
+		fuzz_fail("stream flood: RING_QUERY: %s", strerror(errno));
+	if (q.state != KUBUF_RING_ACTIVE || q.stream != KUBUF_STREAM_RUNNING ||
+	    q.records > cap || (lossless && q.dropped))
+		fuzz_fail("stream flood: state %u stream %u, %llu records (room for %llu), %llu dropped",
+			  q.state, q.stream, (unsigned long long)q.records,
+			  (unsigned long long)cap,
+			  (unsigned long long)q.dropped);
+
+	t0 = kt_now();
+	if (by_close) {
+		close(fd);
+		dt = kt_now() - t0;
+		if (dt > FLOOD_STOP_S)
+			fuzz_fail("stream flood: close() took %.2f s", dt);
+		log_end(e, 0, 0);
+		count(op, 0);
+		return;
+	}
+	stop.id = at.id;
+	ret = ioctl(fd, KUBUF_IOC_STREAM_STOP, &stop);
+	dt = kt_now() - t0;
+	if (ret)
+		fuzz_fail("stream flood: STREAM_STOP: %s", strerror(errno));
+	if (dt > FLOOD_STOP_S)
+		fuzz_fail("stream flood: STREAM_STOP took %.2f s", dt);
+	if (flood_query(fd, at.id, &q))
+		fuzz_fail("stream flood: RING_QUERY: %s", strerror(errno));
+	kt_msleep(10);
+	if (flood_query(fd, at.id, &q2))
+		fuzz_fail("stream flood: RING_QUERY: %s", strerror(errno));
+	if (q.stream != KUBUF_STREAM_IDLE || q.records > cap ||
+	    q2.records != q.records || q2.dropped != q.dropped)
+		fuzz_fail("stream flood: stopped, stream %u, records %llu then %llu (room for %llu), dropped %llu then %llu",
+			  q.stream, (unsigned long long)q.records,
+			  (unsigned long long)q2.records,
+			  (unsigned long long)cap,
+			  (unsigned long long)q.dropped,
+			  (unsigned long long)q2.dropped);
+	close(fd);
+	log_end(e, 0, 0);
+	count(op, 0);
+	return;
+
+setup_failed:
+	ret = -1;
+	expect(e, ret, E_FLOOD_SETUP);
+	count(op, ret);
+	if (fd >= 0)
+		close(fd);
+}
