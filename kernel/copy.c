@@ -115,20 +115,41 @@ static int kubuf_copy_fill_fn(void *arg)
 	return 0;
 }
 
+static void kubuf_copy_fill_free(void *arg)
+{
+	struct kubuf_copy_fill *f = arg;
+
+	kvfree(f->buf);
+	kfree(f);
+}
+
+/*
+ * The device fills a buffer in its own context, taking its turn with
+ * every other user's work; a fatal signal ends the wait (the device
+ * finishes the fill and frees the buffer).
+ */
 ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf, size_t len)
 {
-	struct kubuf_copy_fill f;
+	struct kubuf_copy_fill *f;
 	ssize_t ret;
 
 	if (!len)
 		return 0;
-	f.len = min_t(size_t, len, KUBUF_READ_MAX);
-	f.buf = kvmalloc(f.len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!f.buf)
+	f = kmalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
 		return -ENOMEM;
+	f->len = min_t(size_t, len, KUBUF_READ_MAX);
+	f->buf = kvmalloc(f->len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!f->buf) {
+		kfree(f);
+		return -ENOMEM;
+	}
 
-	kubuf_sim_call(kubuf_copy_fill_fn, &f);
-	ret = copy_to_user(buf, f.buf, f.len) ? -EFAULT : f.len;
-	kvfree(f.buf);
+	ret = kubuf_sim_call(kubuf_copy_fill_fn, kubuf_copy_fill_free, f);
+	if (ret == -EINTR)
+		return ret;		/* @f is the device's now */
+	if (!ret)
+		ret = copy_to_user(buf, f->buf, f->len) ? -EFAULT : f->len;
+	kubuf_copy_fill_free(f);
 	return ret;
 }

@@ -10,8 +10,14 @@
  *   DMA    physically contiguous memory from dma_alloc_coherent() on the
  *          module's own platform device, mapped as raw PFNs at mmap time
  *          on x86 (kubuf_kbuf_map_dma() says why), with
- *          dma_mmap_coherent() elsewhere; the device's address is
- *          reported as dma_addr.
+ *          dma_mmap_coherent() elsewhere; charged to the allocating
+ *          user's RLIMIT_MEMLOCK (the DMA API cannot charge a memory
+ *          cgroup). The device's address stays in the kernel: given to
+ *          user space it would name physical memory the user fills.
+ *
+ * Both kinds count against the allocating user's max_user_kbuf_mb until
+ * the buffer is truly freed, after its last munmap, so a loop of
+ * allocate, map, free cannot escape any limit.
  *
  * and returns an id and the mmap() offset that names it (the offset space
  * is drawn below).
@@ -23,7 +29,10 @@
  * the caches and records the memory type), maps them for the device with
  * the same attribute, inserts them into the application with it, and
  * restores write-back before freeing them: every mapping of the pages
- * agrees. Elsewhere, and for DMA buffers (the DMA API hands coherent
+ * agrees. The change is made a chunk at a time; if one fails, every page
+ * is set back to write-back before it returns to the allocator, and if
+ * even that fails the pages are never freed (a leak, reported, rather
+ * than an uncached page handed to whoever allocates it next). Elsewhere, and for DMA buffers (the DMA API hands coherent
  * devices cached memory whatever attribute is asked for), WC and UC are
  * refused with -EOPNOTSUPP rather than faked, and GET_INFO does not report
  * KUBUF_FEAT_KBUF_WC/UC.
@@ -52,6 +61,7 @@
  * the device has let go, and is freed by whoever drops the last reference.
  */
 #include <linux/dma-mapping.h>
+#include <linux/error-injection.h>
 #include <linux/mm.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -84,6 +94,8 @@ static_assert(KUBUF_MAX_KBUFS <= KUBUF_KBUF_MAX_ID);
  * @pages:	PAGES: the pages.
  * @vaddr:	kernel mapping of the whole buffer (vmap, or the DMA API's).
  * @dma_addr:	DMA: the device's address of the buffer.
+ * @user:	charged for the pages (a reference).
+ * @memlock:	DMA: the charge to the allocating user's RLIMIT_MEMLOCK.
  */
 struct kubuf_kbuf {
 	struct kref ref;
@@ -94,6 +106,8 @@ struct kubuf_kbuf {
 	struct page **pages;
 	void *vaddr;
 	dma_addr_t dma_addr;
+	struct kubuf_user *user;
+	struct kubuf_memlock memlock;
 };
 
 /* The device DMA buffers are allocated for; set up once at module init. */
@@ -103,24 +117,66 @@ static struct platform_device *kubuf_kbuf_pdev;
 
 #ifdef CONFIG_X86
 #define KUBUF_KBUF_CACHE_MODES	true
+#define KUBUF_KBUF_CACHE_CHUNK	512		/* pages per attribute change */
+
+/*
+ * One chunk's attribute. A function of its own, that fault injection
+ * (fail_function) may make fail, so that tests reach the failure of a
+ * change part-way through a buffer; set_pages_array_*() may itself fail
+ * part-way through a chunk, when it cannot split the direct map.
+ */
+static noinline int kubuf_kbuf_set_cache_chunk(struct page **pages, int nr,
+					       u32 cache)
+{
+	if (cache == KUBUF_CACHE_WC)
+		return set_pages_array_wc(pages, nr);
+	return set_pages_array_uc(pages, nr);
+}
+ALLOW_ERROR_INJECTION(kubuf_kbuf_set_cache_chunk, ERRNO);
+
+/*
+ * Back to write-back, the first @nr pages of @kb, before they go back to
+ * the allocator. False if even that failed: the pages must then never be
+ * freed.
+ */
+static bool kubuf_kbuf_restore_cache(struct kubuf_kbuf *kb, unsigned long nr)
+{
+	if (!nr || !set_pages_array_wb(kb->pages, nr))
+		return true;
+	pr_err_ratelimited("kubuf: cannot restore the cache mode of %lu pages: leaking them\n",
+			   nr);
+	return false;
+}
 
 /* Give the linear map of @kb's pages its cache mode: no alias remains. */
 static int kubuf_kbuf_set_cache(struct kubuf_kbuf *kb)
 {
-	int ret = 0;
+	unsigned long done, nr;
 
-	if (kb->cache == KUBUF_CACHE_WC)
-		ret = set_pages_array_wc(kb->pages, kb->nr_pages);
-	else if (kb->cache == KUBUF_CACHE_UNCACHED)
-		ret = set_pages_array_uc(kb->pages, kb->nr_pages);
-	return ret ? -ENOMEM : 0;
+	if (kb->cache == KUBUF_CACHE_CACHED)
+		return 0;
+	for (done = 0; done < kb->nr_pages; done += nr) {
+		nr = min_t(unsigned long, kb->nr_pages - done,
+			   KUBUF_KBUF_CACHE_CHUNK);
+		if (kubuf_kbuf_set_cache_chunk(kb->pages + done, nr, kb->cache))
+			goto err;
+		cond_resched();
+	}
+	return 0;
+
+err:
+	/* The failed chunk may be part done: restore it too. */
+	if (!kubuf_kbuf_restore_cache(kb, done + nr))
+		return -EIO;
+	return -ENOMEM;
 }
 
-/* Back to write-back, before the pages go back to the allocator. */
-static void kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
+/* Before the pages go back to the allocator; false: they must not. */
+static bool kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
 {
-	if (kb->cache != KUBUF_CACHE_CACHED)
-		WARN_ON(set_pages_array_wb(kb->pages, kb->nr_pages));
+	if (kb->cache == KUBUF_CACHE_CACHED)
+		return true;
+	return kubuf_kbuf_restore_cache(kb, kb->nr_pages);
 }
 #else
 #define KUBUF_KBUF_CACHE_MODES	false
@@ -130,8 +186,9 @@ static int kubuf_kbuf_set_cache(struct kubuf_kbuf *kb)
 	return 0;
 }
 
-static void kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
+static bool kubuf_kbuf_clear_cache(struct kubuf_kbuf *kb)
 {
+	return true;
 }
 #endif
 
@@ -150,9 +207,11 @@ static pgprot_t kubuf_kbuf_pgprot(const struct kubuf_kbuf *kb, pgprot_t prot)
 
 /* --- memory ---------------------------------------------------------------- */
 
-static void kubuf_kbuf_free_pages(struct kubuf_kbuf *kb, unsigned long nr)
+/* @free: false when the pages' cache mode could not be restored. */
+static void kubuf_kbuf_free_pages(struct kubuf_kbuf *kb, unsigned long nr,
+				  bool free)
 {
-	while (nr--)
+	while (free && nr--)
 		__free_page(kb->pages[nr]);
 	kvfree(kb->pages);
 	kb->pages = NULL;
@@ -178,21 +237,62 @@ static int kubuf_kbuf_alloc_pages(struct kubuf_kbuf *kb)
 		cond_resched();
 	}
 	ret = kubuf_kbuf_set_cache(kb);
+	if (ret == -EIO) {
+		kubuf_kbuf_free_pages(kb, i, false);
+		return -ENOMEM;
+	}
 	if (ret)
 		goto err_free;
 	kb->vaddr = vmap(kb->pages, kb->nr_pages, VM_MAP,
 			 kubuf_kbuf_pgprot(kb, PAGE_KERNEL));
 	if (!kb->vaddr) {
-		ret = -ENOMEM;
-		goto err_cache;
+		kubuf_kbuf_free_pages(kb, i, kubuf_kbuf_clear_cache(kb));
+		return -ENOMEM;
 	}
 	return 0;
 
-err_cache:
-	kubuf_kbuf_clear_cache(kb);
 err_free:
-	kubuf_kbuf_free_pages(kb, i);
+	kubuf_kbuf_free_pages(kb, i, true);
 	return ret;
+}
+
+/*
+ * Charge @kb to the caller: its user's max_user_kbuf_mb (-EDQUOT) and,
+ * for DMA memory, which no memory cgroup sees, its RLIMIT_MEMLOCK
+ * (-ENOMEM). Both stay charged until the buffer is freed.
+ */
+static int kubuf_kbuf_account(struct kubuf_kbuf *kb)
+{
+	struct kubuf_user *user;
+	int ret;
+
+	user = kubuf_user_get();
+	if (!user)
+		return -ENOMEM;
+	ret = kubuf_user_charge(user, KUBUF_LIMIT_KBUF_PAGES, kb->nr_pages);
+	kubuf_user_put(user);
+	if (ret)
+		return ret;
+	kb->user = user;		/* the charge's reference */
+	if (kb->kind == KUBUF_KBUF_DMA) {
+		ret = kubuf_memlock_charge(&kb->memlock, kb->nr_pages);
+		if (ret) {
+			kubuf_user_uncharge(user, KUBUF_LIMIT_KBUF_PAGES,
+					    kb->nr_pages);
+			kb->user = NULL;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void kubuf_kbuf_unaccount(struct kubuf_kbuf *kb)
+{
+	kubuf_memlock_uncharge(&kb->memlock);
+	if (kb->user)
+		kubuf_user_uncharge(kb->user, KUBUF_LIMIT_KBUF_PAGES,
+				    kb->nr_pages);
+	kb->user = NULL;
 }
 
 static int kubuf_kbuf_alloc_mem(struct kubuf_kbuf *kb)
@@ -214,8 +314,8 @@ static void kubuf_kbuf_release(struct kref *ref)
 
 	if (kb->kind == KUBUF_KBUF_PAGES) {
 		vunmap(kb->vaddr);
-		kubuf_kbuf_clear_cache(kb);
-		kubuf_kbuf_free_pages(kb, kb->nr_pages);
+		kubuf_kbuf_free_pages(kb, kb->nr_pages,
+				      kubuf_kbuf_clear_cache(kb));
 	} else {
 		dma_free_coherent(&kubuf_kbuf_pdev->dev,
 				  kb->nr_pages << PAGE_SHIFT, kb->vaddr,
@@ -223,6 +323,7 @@ static void kubuf_kbuf_release(struct kref *ref)
 	}
 	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, -(s64)kb->nr_pages);
 	kubuf_stat_dec(KUBUF_STAT_KBUFS);
+	kubuf_kbuf_unaccount(kb);
 	kfree(kb);
 }
 
@@ -285,10 +386,20 @@ static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
 		f = vmf_insert_pfn_prot(vma, vma->vm_start + (i << PAGE_SHIFT),
 					page_to_pfn(page), vma->vm_page_prot);
 		if (f & VM_FAULT_ERROR)
-			return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
+			goto err;
 		cond_resched();
 	}
 	return 0;
+
+err:
+	/*
+	 * Raw PFNs hold no reference on the pages: take out what was
+	 * mapped now, while the caller still holds the buffer. Left to the
+	 * mm core, which zaps after mmap fails, the PTEs would outlive the
+	 * reference, and a FREE meanwhile would free the memory under them.
+	 */
+	zap_vma_ptes(vma, vma->vm_start, i << PAGE_SHIFT);
+	return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
 }
 #else
 /* Elsewhere the DMA API knows the attribute a coherent mapping needs. */
@@ -451,10 +562,12 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_file_reserve(kf, &kf->nr_kbufs, KUBUF_MAX_KBUFS);
 	if (ret)
 		goto err_free;
-
-	ret = kubuf_kbuf_alloc_mem(kb);
+	ret = kubuf_kbuf_account(kb);
 	if (ret)
 		goto err_slot;
+	ret = kubuf_kbuf_alloc_mem(kb);
+	if (ret)
+		goto err_account;
 	kubuf_stat_inc(KUBUF_STAT_KBUFS);
 	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, kb->nr_pages);
 
@@ -472,7 +585,7 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 
 	arg.id = id;
 	arg.mmap_offset = (u64)id << KUBUF_KBUF_OFF_SHIFT;
-	arg.dma_addr = kb->kind == KUBUF_KBUF_DMA ? kb->dma_addr : 0;
+	arg.reserved0 = 0;	/* never the device's address */
 	if (copy_to_user(argp, &arg, sizeof(arg))) {
 		/* The caller cannot learn the id: undo it all. */
 		mutex_lock(&kf->lock);
@@ -487,6 +600,8 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	}
 	return 0;
 
+err_account:
+	kubuf_kbuf_unaccount(kb);
 err_slot:
 	kubuf_file_unreserve(kf, &kf->nr_kbufs);
 err_free:

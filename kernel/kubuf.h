@@ -10,13 +10,17 @@
  *   kbuf.c    technique 2: driver-allocated buffers and mmap
  *   copy.c    the caller-context variant and the copying baseline
  *   notify.c  the shared event: eventfd, pending events, poll
- *   sim.c     the simulated device and its commands
+ *   ring.c    shared rings, the stream and the command ring
+ *   sim.c     the simulated device: its workers and its commands
+ *   limits.c  per-user limits and accounting
  */
 #ifndef KUBUF_INTERNAL_H
 #define KUBUF_INTERNAL_H
 
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
+#include <linux/completion.h>
+#include <linux/list.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
@@ -24,6 +28,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "compat.h"
@@ -34,11 +39,12 @@
 #define KUBUF_MAX_KBUFS		64		/* driver buffers per file */
 #define KUBUF_MAX_UBUF_SIZE	SZ_1G		/* bytes per registration */
 #define KUBUF_MAX_KBUF_SIZE	SZ_256M		/* bytes per driver buffer */
-#define KUBUF_MAX_CMDS		64		/* device commands queued per file */
+#define KUBUF_MAX_CMDS		KUBUF_MAX_FILE_CMDS	/* per file, in flight */
 #define KUBUF_MAX_RINGS		16		/* rings per file */
 
 /* The ABI's layouts: a change here breaks applications. */
 static_assert(sizeof(struct kubuf_info) == 80);
+static_assert(KUBUF_MAX_PINNED_PAGES <= (1UL << 20));	/* see limits.c */
 static_assert(sizeof(struct kubuf_stats) == 264);
 static_assert(KUBUF_STAT_NR <= KUBUF_STATS_MAX);
 static_assert(sizeof(struct kubuf_ubuf_reg) == 48);
@@ -88,10 +94,13 @@ struct kubuf_notify {
  * @nr_rings:	rings in @rings, protected by @lock.
  * @released:	set once by release(): device commands of this file stop.
  * @nr_cmds:	device commands queued or running for this file.
+ * @cmds:	those commands (struct kubuf_cmd), protected by @lock.
  * @notify:	the file's eventfd, pending events and poll waiters.
+ * @user:	who opened it, charged for the open file (a reference).
  */
 struct kubuf_file {
 	struct kref ref;
+	struct kubuf_user *user;
 	struct mutex lock;		/* see above */
 	struct xarray ubufs;
 	struct xarray kbufs;
@@ -103,6 +112,7 @@ struct kubuf_file {
 	u32 nr_rings;
 	bool released;
 	atomic_t nr_cmds;
+	struct list_head cmds;
 	struct kubuf_notify notify;
 };
 
@@ -147,6 +157,92 @@ void kubuf_dev_mem_put(struct kubuf_dev_mem *m);
 /* After the device wrote [off, off + len), before it reads it. */
 void kubuf_dev_mem_written(struct kubuf_dev_mem *m, u64 off, u64 len);
 void kubuf_dev_mem_will_read(struct kubuf_dev_mem *m, u64 off, u64 len);
+
+/* limits.c: per-user limits and accounting. */
+enum kubuf_limit {
+	KUBUF_LIMIT_FILES,
+	KUBUF_LIMIT_RINGS,
+	KUBUF_LIMIT_CMDS,
+	KUBUF_LIMIT_KBUF_PAGES,
+	KUBUF_LIMIT_NR
+};
+
+struct kubuf_user;
+
+/**
+ * struct kubuf_memlock - pages charged to a user's RLIMIT_MEMLOCK.
+ * @user:	who pays (a reference), or NULL (CAP_IPC_LOCK, or none).
+ * @pages:	how many.
+ */
+struct kubuf_memlock {
+	struct user_struct *user;
+	unsigned long pages;
+};
+
+struct kubuf_user *kubuf_user_get(void);
+void kubuf_user_hold(struct kubuf_user *u);
+void kubuf_user_put(struct kubuf_user *u);
+int kubuf_user_charge(struct kubuf_user *u, enum kubuf_limit l,
+		      unsigned long n);
+void kubuf_user_uncharge(struct kubuf_user *u, enum kubuf_limit l,
+			 unsigned long n);
+u32 kubuf_limit_info(enum kubuf_limit l);
+int kubuf_memlock_charge(struct kubuf_memlock *ml, unsigned long nr);
+void kubuf_memlock_uncharge(struct kubuf_memlock *ml);
+int kubuf_pins_charge(unsigned long nr);
+void kubuf_pins_uncharge(unsigned long nr);
+
+/**
+ * struct kubuf_cmd_mem - a buffer a device command uses, between slices.
+ * @kind:	KUBUF_MEM_UBUF or KUBUF_MEM_KBUF; 0: none.
+ * @access:	the access the command needs.
+ * @ubuf:	UBUF: the registration, NULL once revoked; kubuf_file.lock.
+ * @kmem:	KBUF: the buffer, its reference held for the whole command.
+ *
+ * A registration is held (its users count) only during a slice, so
+ * revoking it never waits for a queued command.
+ */
+struct kubuf_cmd_mem {
+	u32 kind;
+	u32 access;
+	struct kubuf_ubuf *ubuf;
+	struct kubuf_dev_mem kmem;
+};
+
+/**
+ * struct kubuf_cmd - one device command (sim.c), from KUBUF_IOC_DEV_CMD
+ * or from a command ring.
+ * @work:	runs one slice on the device's workers (ioctl commands).
+ * @ref:	held by the workers and by a waiting caller.
+ * @node:	in kubuf_file.cmds while in flight, protected by its lock.
+ * @kf:		the file (a reference, for ioctl commands).
+ * @user:	charged for the command (ioctl commands).
+ * @args:	the command, validated.
+ * @dst:	the target (not used by RESET).
+ * @src:	COPY: the source.
+ * @pass:	FILL: the pass in progress.
+ * @done:	bytes of the pass (or of the command) done.
+ * @sum:	CHECKSUM: the sum so far.
+ * @finished:	completed when the command is over.
+ * @status:	0 or -errno, valid after @finished.
+ * @result:	CHECKSUM: the checksum, valid after @finished.
+ */
+struct kubuf_cmd {
+	struct work_struct work;
+	refcount_t ref;
+	struct list_head node;
+	struct kubuf_file *kf;
+	struct kubuf_user *user;
+	struct kubuf_dev_cmd args;
+	struct kubuf_cmd_mem dst;
+	struct kubuf_cmd_mem src;
+	u32 pass;
+	u64 done;
+	u64 sum;
+	struct completion finished;
+	int status;
+	u64 result;
+};
 
 /* ubuf.c: technique 1. The *_dev_get() lookups need kf->lock held. */
 int kubuf_ubuf_ioctl(struct kubuf_file *kf, struct file *file,
@@ -196,10 +292,13 @@ __poll_t kubuf_notify_poll(struct kubuf_notify *n, struct file *file,
 void kubuf_notify_release(struct kubuf_notify *n);
 
 /* sim.c: the simulated device. */
+extern struct workqueue_struct *kubuf_sim_wq;
 int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp);
-int kubuf_sim_exec(struct kubuf_file *kf, const struct kubuf_dev_cmd *args,
-		   u64 *result);
-int kubuf_sim_call(int (*fn)(void *arg), void *arg);
+int kubuf_sim_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c);
+int kubuf_sim_cmd_slice(struct kubuf_cmd *c);
+void kubuf_sim_cmd_end(struct kubuf_cmd *c);
+void kubuf_sim_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
+int kubuf_sim_call(int (*fn)(void *arg), void (*drop)(void *arg), void *arg);
 int kubuf_sim_init(void);
 void kubuf_sim_exit(void);
 

@@ -37,9 +37,17 @@
  *   - each open file holds the module (fops.owner): rmmod fails with
  *     -EBUSY while a file or a mapping remains;
  *   - a ring in a driver buffer holds the buffer; a ring in a registration
- *     holds it only for one burst of its thread at a time (ring.c), and
- *     dies when the registration is revoked. release() stops every ring's
- *     thread first, before registrations are revoked.
+ *     holds it only for one burst of the device at a time (ring.c), and
+ *     dies when the registration is revoked. release() stops every ring
+ *     first, before registrations are revoked;
+ *   - every object a user creates holds the kubuf_user it is charged to
+ *     (limits.c), the file included, so charges go back to whoever paid.
+ *
+ * Device work. Commands, streams and command rings run on the device's
+ * fixed pool of workers (sim.c), a bounded slice at a time, taking turns:
+ * no kernel thread is created per object, and a registration is held by
+ * the device only during a slice, so revocation never waits for queued
+ * work.
  *
  * Asynchronous writers are stopped before the memory they write goes: a
  * registration is first marked REVOKED (the device checks between pages),
@@ -79,22 +87,29 @@
  * --------
  *
  * kubuf_stats[] counts every object user space can make the module hold.
- * KUBUF_IOC_GET_STATS exports them; the test suite checks after every test
- * that each is back to its baseline, which is how leaks are caught.
+ * KUBUF_IOC_GET_STATS exports them to CAP_SYS_ADMIN, and debugfs
+ * (kubuf/stats) to root: they show every user's activity. The test suite
+ * checks after every test that each is back to its baseline, which is
+ * how leaks are caught.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "kubuf.h"
 
 atomic64_t kubuf_stats[KUBUF_STAT_NR];
+
+static struct dentry *kubuf_debugfs;
 
 void kubuf_file_get(struct kubuf_file *kf)
 {
@@ -106,7 +121,7 @@ static void kubuf_file_free(struct kref *ref)
 	struct kubuf_file *kf = container_of(ref, struct kubuf_file, ref);
 
 	WARN_ON(!xa_empty(&kf->ubufs) || !xa_empty(&kf->kbufs) ||
-		!xa_empty(&kf->rings));
+		!xa_empty(&kf->rings) || !list_empty(&kf->cmds));
 	xa_destroy(&kf->ubufs);
 	xa_destroy(&kf->kbufs);
 	xa_destroy(&kf->rings);
@@ -161,6 +176,7 @@ int kubuf_id_from_user(const void __user *argp, u32 *id)
 
 static int kubuf_open(struct inode *inode, struct file *file)
 {
+	struct kubuf_user *user;
 	struct kubuf_file *kf;
 	int ret;
 
@@ -168,15 +184,27 @@ static int kubuf_open(struct inode *inode, struct file *file)
 	if (ret)
 		return ret;
 
-	kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
-	if (!kf)
+	user = kubuf_user_get();
+	if (!user)
 		return -ENOMEM;
+	ret = kubuf_user_charge(user, KUBUF_LIMIT_FILES, 1);
+	kubuf_user_put(user);
+	if (ret)
+		return ret;
+
+	kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
+	if (!kf) {
+		kubuf_user_uncharge(user, KUBUF_LIMIT_FILES, 1);
+		return -ENOMEM;
+	}
+	kf->user = user;		/* the charge's reference */
 	kref_init(&kf->ref);
 	mutex_init(&kf->lock);
 	xa_init_flags(&kf->ubufs, XA_FLAGS_ALLOC1);
 	xa_init_flags(&kf->kbufs, XA_FLAGS_ALLOC1);
 	xa_init_flags(&kf->rings, XA_FLAGS_ALLOC1);
 	atomic_set(&kf->nr_cmds, 0);
+	INIT_LIST_HEAD(&kf->cmds);
 	kubuf_notify_init(&kf->notify);
 
 	file->private_data = kf;
@@ -201,6 +229,8 @@ static int kubuf_release(struct inode *inode, struct file *file)
 	kubuf_ubuf_release_all(kf);
 	kubuf_kbuf_release_all(kf);
 	kubuf_notify_release(&kf->notify);
+	kubuf_user_uncharge(kf->user, KUBUF_LIMIT_FILES, 1);
+	kf->user = NULL;
 	kubuf_file_put(kf);
 	return 0;
 }
@@ -221,6 +251,10 @@ static int kubuf_ioctl_get_info(void __user *argp)
 	info.max_kbuf_size = KUBUF_MAX_KBUF_SIZE;
 	info.nr_stats = KUBUF_STAT_NR;
 	info.max_rings = KUBUF_MAX_RINGS;
+	info.user_files = kubuf_limit_info(KUBUF_LIMIT_FILES);
+	info.user_rings = kubuf_limit_info(KUBUF_LIMIT_RINGS);
+	info.user_cmds = kubuf_limit_info(KUBUF_LIMIT_CMDS);
+	info.user_kbuf_pages = kubuf_limit_info(KUBUF_LIMIT_KBUF_PAGES);
 
 	if (copy_to_user(argp, &info, sizeof(info)))
 		return -EFAULT;
@@ -232,6 +266,9 @@ static int kubuf_ioctl_get_stats(void __user *argp)
 	struct kubuf_stats st;
 	int i;
 
+	/* Every user's activity: not for every user to see. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (copy_from_user(&st, argp, sizeof(st)))
 		return -EFAULT;
 	if (st.flags)
@@ -332,6 +369,31 @@ static struct miscdevice kubuf_misc = {
 	.mode	= 0600,
 };
 
+static const char *const kubuf_stat_names[KUBUF_STAT_NR] = {
+	[KUBUF_STAT_OPEN_FILES]		= "open_files",
+	[KUBUF_STAT_UBUFS]		= "ubufs",
+	[KUBUF_STAT_PINNED_PAGES]	= "pinned_pages",
+	[KUBUF_STAT_KBUFS]		= "kbufs",
+	[KUBUF_STAT_KBUF_PAGES]		= "kbuf_pages",
+	[KUBUF_STAT_MAPPINGS]		= "mappings",
+	[KUBUF_STAT_EVENTFD_REFS]	= "eventfd_refs",
+	[KUBUF_STAT_RINGS]		= "rings",
+	[KUBUF_STAT_CMDS]		= "cmds",
+	[KUBUF_STAT_USERS]		= "users",
+};
+
+/* debugfs kubuf/stats: the counters, "name value" a line (root only). */
+static int kubuf_stats_show(struct seq_file *m, void *v)
+{
+	int i;
+
+	for (i = 0; i < KUBUF_STAT_NR; i++)
+		seq_printf(m, "%s %lld\n", kubuf_stat_names[i],
+			   (long long)atomic64_read(&kubuf_stats[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kubuf_stats);
+
 static int __init kubuf_init(void)
 {
 	int ret;
@@ -348,6 +410,10 @@ static int __init kubuf_init(void)
 		pr_err("cannot register /dev/%s: %d\n", KUBUF_DEVICE_NAME, ret);
 		goto err_sim;
 	}
+	/* Optional: without debugfs the counters are GET_STATS's only. */
+	kubuf_debugfs = debugfs_create_dir(KUBUF_DEVICE_NAME, NULL);
+	debugfs_create_file("stats", 0400, kubuf_debugfs, NULL,
+			    &kubuf_stats_fops);
 	return 0;
 
 err_sim:
@@ -359,6 +425,7 @@ err_kbuf:
 
 static void __exit kubuf_exit(void)
 {
+	debugfs_remove(kubuf_debugfs);
 	misc_deregister(&kubuf_misc);
 	kubuf_sim_exit();
 	kubuf_kbuf_exit();

@@ -11,20 +11,27 @@
  *
  *   kubuf_file --rings--> kubuf_ring --ubuf--> kubuf_ubuf  (looked up)
  *                            |   \----kmem--> kubuf_kbuf   (kref held)
- *                            +-- thread (one per ring, attach to detach)
+ *                            +-- work, timer (the device's turn)
  *                            +-- evfd (eventfd_ctx, one reference)
+ *                            +-- user (charged for the ring)
  *
  * A ring lives in the file's xarray from ATTACH to DETACH or release.
- * Its thread is created at attach and stopped (kthread_stop) before the
- * ring is freed, always without kubuf_file.lock held, since the thread
- * takes that lock; nothing else refers to a ring outside kubuf_file.lock.
+ * The device serves it with a work item on the device's workers (sim.c:
+ * a fixed pool, whatever the number of rings) and an hrtimer that queues
+ * that work when something is due. Each run of the work is one bounded
+ * burst; if more is due at once, the work queues itself again at the
+ * tail, behind every other ring and command. Detach and release stop
+ * both (kubuf_ring_stop) before the ring is freed, always without
+ * kubuf_file.lock held, since the work takes that lock; nothing else
+ * refers to a ring outside kubuf_file.lock.
  *
- *   TO_APP: the thread is the stream (a data-acquisition card): it
- *           produces the records that are due, then sleeps until the next
- *           is due, or until the time a batched wakeup must go out.
- *   TO_DEV: the thread consumes commands, runs each (kubuf_sim_exec) and
- *           produces its completion into the reply ring; when the ring is
- *           empty it says it is waiting and sleeps until kicked.
+ *   TO_APP: the work is the stream (a data-acquisition card): it
+ *           produces the records that are due, then sets the timer for
+ *           when the next is due, or when a batched wakeup must go out.
+ *   TO_DEV: the work consumes commands and runs each, one slice per run
+ *           (kubuf_sim_cmd_slice), then produces its completion into the
+ *           reply ring; when the ring is empty it says it is waiting and
+ *           runs again only when kicked.
  *
  * Memory. A ring in a driver buffer holds a reference on the buffer for
  * its whole life (kmem): freeing the buffer does not free the memory, so
@@ -33,13 +40,19 @@
  * the registration's device reference (kubuf_ubuf_dev_hold) for one
  * bounded burst at a time, under kubuf_file.lock, through ring->ubuf, and
  * revocation (kubuf_ring_revoked, under the same lock) clears ring->ubuf
- * and marks the ring DEAD, then waits for the burst to notice.
+ * and marks the ring DEAD, then waits for the burst to notice. A command
+ * the ring is running holds its buffers as every command does (sim.c).
  *
  * Trust. Every value read from the ring goes through the checks of
  * kubuf_ring.h; a command is copied out of the ring before it is looked
  * at. A failed check marks the ring BROKEN and the thread stops using it.
  * Each burst is bounded (records, bytes), so no application can keep a
- * thread in a loop.
+ * worker in a loop; a dropping stream that fell behind drops every
+ * record due at once, in one step, however many that is.
+ *
+ * Numbers. A stream's rate is at most KUBUF_STREAM_MAX_RATE, so the
+ * records due after any time, and the time any record is due, are
+ * computed without overflow (kubuf_ring_due(), kubuf_ring_due_ns()).
  *
  * Lock order
  * ----------
@@ -50,7 +63,7 @@
  *                           producers, serialised)
  *       kubuf_ubuf.lock, kubuf_notify.lock
  *
- * The stream thread takes prod_lock without kubuf_file.lock, and never
+ * The stream's work takes prod_lock without kubuf_file.lock, and never
  * takes kubuf_file.lock while it holds prod_lock or a device reference.
  *
  * Caches. The ring is accessed through the kernel's mapping of the pages;
@@ -61,8 +74,8 @@
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
-#include <linux/kthread.h>
 #include <linux/math64.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -93,8 +106,10 @@
  * @ubuf:	UBUF: the registration, NULL once revoked; kubuf_file.lock.
  * @kmem:	KBUF: the buffer's memory, a reference held.
  * @evfd:	the eventfd wakeups go to (a reference), or NULL.
- * @thread:	the ring's device thread.
- * @kicked:	set by those who wake @thread: START, STOP, KICK.
+ * @user:	charged for the ring (a reference).
+ * @work:	the device's turn: one burst, on kubuf_sim_wq.
+ * @timer:	queues @work when something is due.
+ * @stopping:	set once by kubuf_ring_stop(): @work re-arms nothing.
  * @state:	KUBUF_RING_*; leaves ACTIVE once (cmpxchg), never returns.
  * @error:	KUBUF_RING_ERR_* when @state is BROKEN.
  * @prod_lock:	see the lock order above.
@@ -111,8 +126,12 @@
  * @batch_ns:	when the first of them was published; @prod_lock.
  * @woken:	the consumer was woken and has not released since; @prod_lock.
  * @woken_tail:	its tail when it was woken; @prod_lock.
- * @cons_waiting: TO_DEV: the thread told the application it waits.
+ * @cons_waiting: TO_DEV: the work told the application it waits.
  * @scratch:	TO_DEV: a command copied out of the ring.
+ * @cmd:	TO_DEV: the command running, when @cmd_busy.
+ * @cmd_busy:	TO_DEV: @cmd was started and has not ended.
+ * @done:	TO_DEV: the completion of @cmd, being built.
+ * @echo_len:	TO_DEV: ECHO: payload bytes in @scratch to send back.
  * @records:	records produced or consumed (written by one side only).
  * @bytes:	their payload bytes.
  * @dropped:	records dropped for lack of room.
@@ -132,8 +151,10 @@ struct kubuf_ring {
 	struct kubuf_ubuf *ubuf;
 	struct kubuf_dev_mem kmem;
 	struct eventfd_ctx *evfd;
-	struct task_struct *thread;
-	bool kicked;
+	struct kubuf_user *user;
+	struct work_struct work;
+	struct hrtimer timer;
+	bool stopping;
 	u32 state;
 	u32 error;
 	struct mutex prod_lock;		/* see above */
@@ -149,6 +170,10 @@ struct kubuf_ring {
 	u64 woken_tail;
 	bool cons_waiting;
 	void *scratch;
+	struct kubuf_cmd cmd;
+	bool cmd_busy;
+	struct kubuf_ring_done done;
+	u32 echo_len;
 	u64 records;
 	u64 bytes;
 	u64 dropped;
@@ -220,9 +245,10 @@ static void kubuf_ring_mem_put(struct kubuf_ring *r, struct kubuf_dev_mem *m)
 }
 
 /*
- * Add @n to one of the ring's counters. Only the ring's thread (or the
- * caller holding prod_lock) writes them; QUERY reads them without that
- * lock, so each is stored whole.
+ * Add @n to one of the ring's counters. Only the ring's work (or the
+ * caller holding prod_lock; for a TO_DEV ring's wakeups, KICK under
+ * kubuf_file.lock) writes them; QUERY reads them without that lock, so
+ * each is stored whole.
  */
 static void kubuf_ring_count(u64 *counter, u64 n)
 {
@@ -320,19 +346,43 @@ static void kubuf_ring_write_stream(void *p, u64 seq, u32 seed, u32 size)
 	sr->csum = sum;
 }
 
-/* Records of the stream due by @now (all of them without a rate). */
+/*
+ * Records of the stream due by @now (all of them without a rate): record
+ * i is due at start + i / rate. With rate <= KUBUF_STREAM_MAX_RATE (1e8)
+ * neither product below can overflow: (2^64 / 1e9) * 1e8 < 2^61, and
+ * 1e9 * 1e8 < 2^57.
+ */
 static u64 kubuf_ring_due(const struct kubuf_ring *r, u64 now)
 {
 	const struct kubuf_stream *s = &r->stream;
 	u64 due = s->count ? s->count : U64_MAX;
+	u64 secs, n;
+	u32 rem;
 
+	BUILD_BUG_ON(KUBUF_STREAM_MAX_RATE > 100000000ULL);
 	if (s->rate) {
-		u64 n = mul_u64_u64_div_u64(now - r->start_ns, s->rate,
-					    NSEC_PER_SEC);
-
+		secs = div_u64_rem(now - r->start_ns, NSEC_PER_SEC, &rem);
+		n = secs * s->rate + div_u64((u64)rem * s->rate, NSEC_PER_SEC);
 		due = min(due, n + 1);
 	}
 	return due;
+}
+
+/*
+ * When record @seq of a stream with a rate is due (ns, absolute), or
+ * KUBUF_RING_IDLE if that is beyond any time a timer can name.
+ */
+static u64 kubuf_ring_due_ns(const struct kubuf_ring *r, u64 seq)
+{
+	u64 rate = r->stream.rate, rem, t;
+	u64 secs = div64_u64_rem(seq, rate, &rem);
+
+	/* rem < rate <= 1e8: rem * 1e9 fits. */
+	if (check_mul_overflow(secs, (u64)NSEC_PER_SEC, &t) ||
+	    check_add_overflow(t, div64_u64(rem * NSEC_PER_SEC, rate), &t) ||
+	    check_add_overflow(t, r->start_ns, &t) || t > KTIME_MAX)
+		return KUBUF_RING_IDLE;
+	return t;
 }
 
 /*
@@ -369,11 +419,17 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 				full = true;
 				break;
 			}
-			kubuf_ring_count(&r->dropped, 1);
-			r->seq++;
+			/*
+			 * No room: every record due now is dropped, at once.
+			 * A stream far behind (a high rate, a consumer that
+			 * never reads) catches up in one step, not one loop
+			 * per record.
+			 */
+			kubuf_ring_count(&r->dropped, due - r->seq);
+			r->seq = due;
 			kubuf_ring_prod_dropped(&r->view, r->dropped);
 			dropped = true;
-			continue;
+			break;
 		}
 		kubuf_ring_write_stream(p, r->seq, s->seed, s->rec_size);
 		kubuf_ring_prod_commit(&r->view, len);
@@ -408,8 +464,7 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 			     min_t(u64, r->room_ns * 2, KUBUF_RING_ROOM_MAX_NS);
 		next = now + r->room_ns;
 	} else {
-		next = r->start_ns + mul_u64_u64_div_u64(r->seq, NSEC_PER_SEC,
-							 s->rate);
+		next = kubuf_ring_due_ns(r, r->seq);
 	}
 	if (r->batch && r->wake_ns)
 		next = min(next, r->batch_ns + r->wake_ns);
@@ -480,42 +535,63 @@ out:
 	mutex_unlock(&kf->lock);
 }
 
-/* Run a command copied out of the ring; its status for the completion. */
-static int kubuf_ring_run_cmd(struct kubuf_ring *r, const struct kubuf_rec *rec,
-			      const struct kubuf_ring_cmd *c, u64 *result)
+/*
+ * Start the command copied out of the ring (r->scratch, its header in
+ * @rec): ECHO is done at once; the others become r->cmd, run a slice at
+ * a time. Returns 0 when r->done holds a finished completion, 1 when
+ * r->cmd was started.
+ */
+static int kubuf_ring_start_cmd(struct kubuf_ring *r,
+				const struct kubuf_rec *rec)
 {
-	struct kubuf_dev_cmd dc = { 0 };
+	const struct kubuf_ring_cmd *c = r->scratch;
+	struct kubuf_dev_cmd *dc = &r->cmd.args;
 	u32 extra = rec->len - sizeof(*c);
+	int ret;
 
+	memset(&r->done, 0, sizeof(r->done));
+	r->done.tag = c->tag;
+	r->done.op = c->op;
+	r->echo_len = 0;
+	r->done.status = -EINVAL;
 	if (rec->type != KUBUF_REC_CMD || rec->len < sizeof(*c))
-		return -EINVAL;
+		return 0;
 	if (c->op != KUBUF_RCMD_ECHO && extra)
-		return -EINVAL;
+		return 0;
 
+	memset(&r->cmd, 0, sizeof(r->cmd));
 	switch (c->op) {
 	case KUBUF_RCMD_ECHO:
 		if (c->kind || c->id || c->seed || c->offset || c->len)
-			return -EINVAL;
+			return 0;
+		r->done.status = 0;
+		r->echo_len = extra;
 		return 0;
 	case KUBUF_RCMD_FILL:
-		dc.op = KUBUF_DEV_FILL;
+		dc->op = KUBUF_DEV_FILL;
 		break;
 	case KUBUF_RCMD_CHECKSUM:
-		dc.op = KUBUF_DEV_CHECKSUM;
+		dc->op = KUBUF_DEV_CHECKSUM;
 		break;
 	case KUBUF_RCMD_RESET:
-		dc.op = KUBUF_DEV_RESET;
+		dc->op = KUBUF_DEV_RESET;
 		break;
 	default:
-		return -EINVAL;
+		return 0;
 	}
-	/* kubuf_sim_exec() checks the rest, as for KUBUF_IOC_DEV_CMD. */
-	dc.kind = c->kind;
-	dc.id = c->id;
-	dc.offset = c->offset;
-	dc.len = c->len;
-	dc.seed = c->seed;
-	return kubuf_sim_exec(r->kf, &dc, result);
+	/* kubuf_sim_cmd_start() checks the rest, as for KUBUF_IOC_DEV_CMD. */
+	dc->kind = c->kind;
+	dc->id = c->id;
+	dc->offset = c->offset;
+	dc->len = c->len;
+	dc->seed = c->seed;
+	ret = kubuf_sim_cmd_start(r->kf, &r->cmd);
+	if (ret) {
+		r->done.status = ret;
+		return 0;
+	}
+	r->cmd_busy = true;
+	return 1;
 }
 
 /*
@@ -531,23 +607,34 @@ static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 
 	if (r->cons_waiting) {
 		kubuf_ring_cons_done_wait(v);
-		r->cons_waiting = false;
+		WRITE_ONCE(r->cons_waiting, false);
 	}
-	avail = kubuf_ring_cons_avail(v);
-	if (avail == 0) {
-		avail = kubuf_ring_cons_prepare_wait(v);
+	for (;;) {
+		avail = kubuf_ring_cons_avail(v);
 		if (avail == 0) {
-			r->cons_waiting = true;
-			return 0;
+			avail = kubuf_ring_cons_prepare_wait(v);
+			if (avail == 0) {
+				WRITE_ONCE(r->cons_waiting, true);
+				return 0;
+			}
+			kubuf_ring_cons_done_wait(v);
 		}
-		kubuf_ring_cons_done_wait(v);
-	}
-	if (avail < 0)
-		return avail;
+		if (avail < 0)
+			return avail;
 
-	p = kubuf_ring_cons_peek(v, rec, KUBUF_RING_CMD_MAX);
-	if (!p)
-		return v->err ? -EPROTO : 0;
+		p = kubuf_ring_cons_peek(v, rec, KUBUF_RING_CMD_MAX);
+		if (p)
+			break;
+		if (v->err)
+			return -EPROTO;
+		/*
+		 * Only padding was published: it is consumed. Release it
+		 * and look again, so that the application, finding the
+		 * ring empty, also finds the device waiting and kicks it.
+		 * At most once: padding is never followed by padding.
+		 */
+		kubuf_ring_cons_release(v);
+	}
 	/* Read once: the application may rewrite the record meanwhile. */
 	memcpy(r->scratch, p, rec->len);
 	barrier();
@@ -558,15 +645,24 @@ static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 	return 1;
 }
 
+/* One turn of a command ring: a slice of its command, or the next one. */
 static u64 kubuf_ring_cmd_step(struct kubuf_ring *r)
 {
 	const struct kubuf_ring_cmd *c = r->scratch;
-	struct kubuf_ring_done done = { 0 };
 	struct kubuf_dev_mem m;
 	struct kubuf_rec rec;
-	u64 result = 0;
-	u32 echo_len = 0;
 	int ret;
+
+	if (r->cmd_busy) {
+		ret = kubuf_sim_cmd_slice(&r->cmd);
+		if (ret == -EINPROGRESS)
+			return 0;	/* the rest after the others' turn */
+		kubuf_sim_cmd_end(&r->cmd);
+		r->cmd_busy = false;
+		r->done.status = ret;
+		r->done.result = r->cmd.result;
+		goto complete;
+	}
 
 	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
 		return KUBUF_RING_IDLE;
@@ -585,62 +681,78 @@ static u64 kubuf_ring_cmd_step(struct kubuf_ring *r)
 	/* Memory given back first: running it takes kubuf_file.lock. */
 	if (rec.len < sizeof(*c))
 		memset(r->scratch + rec.len, 0, sizeof(*c) - rec.len);
-	done.status = kubuf_ring_run_cmd(r, &rec, c, &result);
-	done.tag = c->tag;
-	done.op = c->op;
-	done.result = result;
-	if (!done.status && c->op == KUBUF_RCMD_ECHO)
-		echo_len = rec.len - sizeof(*c);
+	if (kubuf_ring_start_cmd(r, &rec))
+		return 0;
+complete:
 	if (r->reply_id)
-		kubuf_ring_complete(r->kf, r->reply_id, &done, c + 1, echo_len);
+		kubuf_ring_complete(r->kf, r->reply_id, &r->done, c + 1,
+				    r->echo_len);
 	return 0;
 }
 
-/* --- the ring's thread ---------------------------------------------------------- */
+/* --- the device's turn ----------------------------------------------------------- */
 
-static int kubuf_ring_thread(void *arg)
+/*
+ * One burst of the ring, on the device's workers. More due at once: run
+ * again after the others' turn; due later: the timer brings it back;
+ * nothing due: a kick (START, STOP, KICK, a completion) will.
+ */
+static void kubuf_ring_work(struct work_struct *work)
 {
-	struct kubuf_ring *r = arg;
+	struct kubuf_ring *r = container_of(work, struct kubuf_ring, work);
 	u64 next;
 
-	while (!kthread_should_stop()) {
-		WRITE_ONCE(r->kicked, false);
-		smp_mb();	/* clear kicked before looking: pairs with kick */
-
-		if (r->dir == KUBUF_RING_TO_APP)
-			next = kubuf_ring_stream_step(r);
-		else
-			next = kubuf_ring_cmd_step(r);
-		if (!next) {
-			cond_resched();
-			continue;
-		}
-
-		set_current_state(TASK_IDLE);
-		if (READ_ONCE(r->kicked) || kthread_should_stop()) {
-			__set_current_state(TASK_RUNNING);
-			continue;
-		}
-		if (next == KUBUF_RING_IDLE) {
-			schedule();
-		} else {
-			ktime_t t = ns_to_ktime(next);
-
-			schedule_hrtimeout_range(&t, 5 * NSEC_PER_USEC,
-						 HRTIMER_MODE_ABS);
-		}
-		__set_current_state(TASK_RUNNING);
-		if (r->dir == KUBUF_RING_TO_DEV && READ_ONCE(r->kicked))
-			kubuf_ring_count(&r->wakeups, 1);
-	}
-	return 0;
+	if (READ_ONCE(r->stopping))
+		return;
+	if (r->dir == KUBUF_RING_TO_APP)
+		next = kubuf_ring_stream_step(r);
+	else
+		next = kubuf_ring_cmd_step(r);
+	if (READ_ONCE(r->stopping) || next == KUBUF_RING_IDLE)
+		return;
+	if (!next)
+		queue_work(kubuf_sim_wq, &r->work);
+	else
+		hrtimer_start_range_ns(&r->timer, ns_to_ktime(next),
+				       5 * NSEC_PER_USEC, HRTIMER_MODE_ABS);
 }
 
-/* Wake the ring's thread; kubuf_file.lock keeps the ring alive meanwhile. */
+static enum hrtimer_restart kubuf_ring_timer(struct hrtimer *t)
+{
+	struct kubuf_ring *r = container_of(t, struct kubuf_ring, timer);
+
+	queue_work(kubuf_sim_wq, &r->work);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Give the ring a turn now; kubuf_file.lock keeps the ring alive
+ * meanwhile. A turn already queued or running sees what the caller did:
+ * a work queued while it runs runs again.
+ */
 static void kubuf_ring_kick(struct kubuf_ring *r)
 {
-	WRITE_ONCE(r->kicked, true);
-	wake_up_process(r->thread);	/* a full barrier when it wakes */
+	if (queue_work(kubuf_sim_wq, &r->work) &&
+	    r->dir == KUBUF_RING_TO_DEV && READ_ONCE(r->cons_waiting))
+		kubuf_ring_count(&r->wakeups, 1);
+}
+
+/*
+ * The ring is out of the xarray (or never was in it): no kick can come.
+ * Stop its turns for good: after this, neither the work nor the timer
+ * runs or is pending. The work re-arms nothing once it sees @stopping,
+ * and a timer armed before that can only queue a work that returns.
+ */
+static void kubuf_ring_stop(struct kubuf_ring *r)
+{
+	WRITE_ONCE(r->stopping, true);
+	cancel_work_sync(&r->work);
+	hrtimer_cancel(&r->timer);
+	cancel_work_sync(&r->work);
+	if (r->cmd_busy) {
+		kubuf_sim_cmd_end(&r->cmd);
+		r->cmd_busy = false;
+	}
 }
 
 /* --- attach, detach, release ------------------------------------------------------ */
@@ -648,15 +760,14 @@ static void kubuf_ring_kick(struct kubuf_ring *r)
 /* The ring is out of the xarray, or never was in it: stop and free it. */
 static void kubuf_ring_free(struct kubuf_ring *r)
 {
-	if (r->thread) {
-		kthread_stop(r->thread);
-		kubuf_stat_dec(KUBUF_STAT_RING_THREADS);
-	}
+	kubuf_ring_stop(r);
 	kubuf_dev_mem_put(&r->kmem);	/* KBUF: the ring's reference */
 	if (r->evfd) {
 		eventfd_ctx_put(r->evfd);
 		kubuf_stat_dec(KUBUF_STAT_EVENTFD_REFS);
 	}
+	if (r->user)
+		kubuf_user_uncharge(r->user, KUBUF_LIMIT_RINGS, 1);
 	kfree(r->scratch);
 	mutex_destroy(&r->prod_lock);
 	kfree(r);
@@ -796,6 +907,7 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ring_attach __user *uarg = argp;
 	struct kubuf_ring_attach a;
+	struct kubuf_user *user;
 	struct kubuf_ring *r;
 	u32 id;
 	int ret;
@@ -825,7 +937,22 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 	r->kf = kf;
 	r->state = KUBUF_RING_ACTIVE;
 	mutex_init(&r->prod_lock);
+	INIT_WORK(&r->work, kubuf_ring_work);
+	hrtimer_init(&r->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	r->timer.function = kubuf_ring_timer;
+	INIT_LIST_HEAD(&r->cmd.node);
 	kubuf_stat_inc(KUBUF_STAT_RINGS);
+
+	user = kubuf_user_get();
+	if (!user) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = kubuf_user_charge(user, KUBUF_LIMIT_RINGS, 1);
+	kubuf_user_put(user);
+	if (ret)
+		goto err_free;
+	r->user = user;		/* the charge's reference */
 
 	if (a.eventfd >= 0) {
 		r->evfd = eventfd_ctx_fdget(a.eventfd);
@@ -847,14 +974,6 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 			goto err_free;
 		}
 	}
-	r->thread = kthread_create(kubuf_ring_thread, r, "kubuf-ring");
-	if (IS_ERR(r->thread)) {
-		ret = PTR_ERR(r->thread);
-		r->thread = NULL;
-		goto err_free;
-	}
-	kubuf_stat_inc(KUBUF_STAT_RING_THREADS);
-
 	mutex_lock(&kf->lock);
 	ret = kubuf_ring_bind(kf, r, &a);
 	if (!ret) {
@@ -866,7 +985,7 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 		} else {
 			r->id = id;
 			/* Under the lock: a DETACH guessing the id waits. */
-			wake_up_process(r->thread);
+			kubuf_ring_kick(r);
 		}
 	}
 	mutex_unlock(&kf->lock);
@@ -977,6 +1096,8 @@ static int kubuf_stream_check(const struct kubuf_stream *s)
 	    s->reserved[1])
 		return -EINVAL;
 	if (s->rec_size > KUBUF_STREAM_MAX_REC)
+		return -EINVAL;
+	if (s->rate > KUBUF_STREAM_MAX_RATE)
 		return -EINVAL;
 	if (!s->rate && !(s->flags & KUBUF_STREAM_LOSSLESS))
 		return -EINVAL;

@@ -59,8 +59,7 @@
  * @pages:	the pinned pages; NULL once revoked.
  * @nr_pages:	number of @pages.
  * @vmap:	kernel mapping of @pages; NULL once revoked.
- * @user:	user charged for RLIMIT_MEMLOCK (a reference), or NULL when
- *		the registering task had CAP_IPC_LOCK.
+ * @memlock:	the charge to the registering user's RLIMIT_MEMLOCK.
  * @mm:		mm whose pinned_vm (VmPin) is charged (mmgrab reference).
  */
 struct kubuf_ubuf {
@@ -75,32 +74,32 @@ struct kubuf_ubuf {
 	struct page **pages;
 	unsigned long nr_pages;
 	void *vmap;
-	struct user_struct *user;
+	struct kubuf_memlock memlock;
 	struct mm_struct *mm;
 };
 
 /* --- accounting ---------------------------------------------------------- */
 
 /*
- * Charge @ub->nr_pages to the caller: its user's RLIMIT_MEMLOCK (unless
- * CAP_IPC_LOCK) with a compare-and-exchange, so that concurrent
- * registrations can never together exceed the limit; and its mm's VmPin.
+ * Charge @ub->nr_pages to the caller: the module's pins in all (the
+ * bound that keeps any page's reference count from overflowing, whoever
+ * registers and however often one page is mapped), its user's
+ * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK), each with a compare-and-exchange
+ * so that concurrent registrations can never together exceed it, and
+ * its mm's VmPin.
  */
 static int kubuf_ubuf_account(struct kubuf_ubuf *ub)
 {
 	unsigned long nr = ub->nr_pages;
+	int ret;
 
-	if (!capable(CAP_IPC_LOCK)) {
-		struct user_struct *user = current_user();
-		unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-		unsigned long cur = atomic_long_read(&user->locked_vm);
-
-		do {
-			if (nr > limit || cur > limit - nr)
-				return -ENOMEM;
-		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
-						  cur + nr));
-		ub->user = get_uid(user);
+	ret = kubuf_pins_charge(nr);
+	if (ret)
+		return ret;
+	ret = kubuf_memlock_charge(&ub->memlock, nr);
+	if (ret) {
+		kubuf_pins_uncharge(nr);
+		return ret;
 	}
 	ub->mm = current->mm;
 	mmgrab(ub->mm);
@@ -111,16 +110,13 @@ static int kubuf_ubuf_account(struct kubuf_ubuf *ub)
 /* Give the charge back to whoever paid it: any context that may sleep. */
 static void kubuf_ubuf_unaccount(struct kubuf_ubuf *ub)
 {
-	if (ub->user) {
-		atomic_long_sub(ub->nr_pages, &ub->user->locked_vm);
-		free_uid(ub->user);
-		ub->user = NULL;
-	}
-	if (ub->mm) {
-		atomic64_sub(ub->nr_pages, &ub->mm->pinned_vm);
-		mmdrop(ub->mm);
-		ub->mm = NULL;
-	}
+	if (!ub->mm)
+		return;
+	kubuf_memlock_uncharge(&ub->memlock);
+	kubuf_pins_uncharge(ub->nr_pages);
+	atomic64_sub(ub->nr_pages, &ub->mm->pinned_vm);
+	mmdrop(ub->mm);
+	ub->mm = NULL;
 }
 
 /* --- pinning --------------------------------------------------------------- */
@@ -237,6 +233,7 @@ static bool kubuf_ubuf_revoke(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	WRITE_ONCE(ub->state, KUBUF_UBUF_REVOKED);
 	spin_unlock(&ub->lock);
 	kubuf_ring_revoked(kf, ub);
+	kubuf_sim_revoked(kf, ub);
 
 	/*
 	 * The device notices at its next page and lets go. The condition is

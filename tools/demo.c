@@ -609,7 +609,7 @@ static int demo_commands(void)
 	       (unsigned long long)rc.kicks);
 
 	printf("\nStep 5. Detach the rings, unregister and free: the device's\n"
-	       "threads stop first, then the memory goes.\n\n");
+	       "work stops first, then the memory goes.\n\n");
 	kubuf_ring_detach(cmd);
 	kubuf_ring_detach(reply);
 	ring_mem_free(&rings);

@@ -17,8 +17,10 @@
  *
  * With KUBUF_SIGNAL_STORM=1 in the environment, every case takes a
  * SIGALRM each millisecond, handled by a no-op with SA_RESTART (see
- * kt_storm_start()); calls that a signal ends early even so (poll(),
- * nanosleep()) go through kt_poll() and kt_msleep().
+ * kt_storm_start()); calls that a signal ends early even so go through
+ * kt_poll(), kt_epoll_wait(), kt_msleep(), kt_usleep() and
+ * kt_wait_for_kill(), and the raw calls are poisoned: a test that makes
+ * one does not compile.
  */
 #ifndef KUBUF_TEST_HARNESS_H
 #define KUBUF_TEST_HARNESS_H
@@ -33,7 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
+#include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -282,30 +288,90 @@ static inline double kt_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * Calls that a handled signal ends with EINTR even under SA_RESTART
+ * (signal(7): "never restarted"), and the storm sends one every
+ * millisecond: each has a wrapper here that goes on until the call is
+ * really over, for what is left of its timeout.
+ */
+
+/* What is left of @timeout_ms begun at @t0 (kt_now()); -1 stays -1. */
+static inline int kt_ms_left(double t0, int timeout_ms)
+{
+	int left;
+
+	if (timeout_ms < 0)
+		return -1;
+	left = timeout_ms - (int)((kt_now() - t0) * 1000);
+	return left < 0 ? 0 : left;
+}
+
 /* poll() for @timeout_ms (-1: no limit), whatever signals arrive. */
 static inline int kt_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	double t0 = kt_now();
 	int ret, left = timeout_ms;
 
-	while ((ret = poll(fds, n, left)) < 0 && errno == EINTR) {
-		if (timeout_ms < 0)
-			continue;
-		left = timeout_ms - (int)((kt_now() - t0) * 1000);
-		if (left < 0)
-			left = 0;
-	}
+	while ((ret = poll(fds, n, left)) < 0 && errno == EINTR)
+		left = kt_ms_left(t0, timeout_ms);
 	return ret;
+}
+
+/* epoll_wait() for @timeout_ms (-1: no limit), whatever signals arrive. */
+static inline int kt_epoll_wait(int epfd, struct epoll_event *ev, int max,
+				int timeout_ms)
+{
+	double t0 = kt_now();
+	int ret, left = timeout_ms;
+
+	while ((ret = epoll_wait(epfd, ev, max, left)) < 0 && errno == EINTR)
+		left = kt_ms_left(t0, timeout_ms);
+	return ret;
+}
+
+/* Sleep all of @ts, whatever signals arrive. */
+static inline void kt_sleep_ts(struct timespec ts)
+{
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 /* Sleep @ms milliseconds, all of them, whatever signals arrive. */
 static inline void kt_msleep(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
+	kt_sleep_ts((struct timespec){ ms / 1000, (ms % 1000) * 1000000L });
 }
+
+/* Sleep @us microseconds, all of them, whatever signals arrive. */
+static inline void kt_usleep(unsigned int us)
+{
+	kt_sleep_ts((struct timespec){ us / 1000000, (us % 1000000) * 1000L });
+}
+
+/* In a forked child: do nothing until a fatal signal ends the process. */
+__attribute__((noreturn))
+static inline void kt_wait_for_kill(void)
+{
+	for (;;)
+		pause();
+}
+
+/*
+ * From here on the raw calls are an error: a test that makes one fails
+ * to compile, in every lane, instead of failing now and then in the storm
+ * lane. Use the wrappers above (or add one, before this line). The
+ * glibc headers that declare these names are all included above: a
+ * system header included after this file would trip over its own
+ * declarations, so a test includes its system headers first. Host tests
+ * include this file too, and keep the rule. What poison cannot see:
+ * the same calls through syscall(), and sockets with SO_RCVTIMEO or
+ * SO_SNDTIMEO (their send and receive calls end with EINTR too).
+ */
+#pragma GCC poison poll ppoll epoll_wait epoll_pwait epoll_pwait2
+#pragma GCC poison select pselect
+#pragma GCC poison nanosleep clock_nanosleep usleep sleep
+#pragma GCC poison pause sigsuspend sigpause sigtimedwait sigwaitinfo
+#pragma GCC poison msgrcv msgsnd semop semtimedop io_getevents
 
 /*
  * The kernel will report @what during this case, and here that is no

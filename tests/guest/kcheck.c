@@ -4,7 +4,7 @@
  * every test.
  *
  *   kcheck            the module's reference count is 0 and every counter
- *                     is 0 (open_files 1: kcheck's own)
+ *                     is 0 (open_files and users 1: kcheck's own)
  *   kcheck --pins     print nr_foll_pin_acquired - nr_foll_pin_released,
  *                     after folding the per-cpu counters into them
  *
@@ -55,7 +55,9 @@ static const char *check(char *msg, size_t len)
 	}
 	close(fd);
 	for (i = 0; i < KUBUF_STAT_NR; i++) {
-		uint64_t want = i == KUBUF_STAT_OPEN_FILES ? 1 : 0;
+		/* kcheck's own file, and its user. */
+		uint64_t want = i == KUBUF_STAT_OPEN_FILES ||
+				i == KUBUF_STAT_USERS ? 1 : 0;
 
 		if (st.counters[i] != want) {
 			snprintf(msg, len, "counter %s is %llu, want %llu",
@@ -69,7 +71,6 @@ static const char *check(char *msg, size_t len)
 
 int main(int argc, char **argv)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	char msg[256];
 	const char *err = NULL;
 	int tries;
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
 		err = check(msg, sizeof(msg));
 		if (!err)
 			return 0;
-		nanosleep(&ts, NULL);
+		kt_msleep(20);
 	}
 	printf("%s\n", err);
 	return 1;

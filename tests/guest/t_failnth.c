@@ -20,7 +20,8 @@
  *    /proc/vmstat, VmPin and the x86 PAT memory types are where they were
  *    before, and RLIMIT_MEMLOCK still admits exactly the operation's
  *    pages (the sweep runs without CAP_IPC_LOCK, its limit set to what the
- *    operation pins, so a charge never given back fails the next run);
+ *    operation pins or allocates as DMA memory, so a charge never given
+ *    back fails the next run);
  *  - the operation works again, without fault injection.
  *
  * An operation must show at least the failure points it is known to
@@ -286,7 +287,7 @@ struct op {
 	int errnos[4];		/* the call may fail with these (0 ends) */
 	unsigned int min_alloc;	/* allocation points it must pass, at least */
 	unsigned int min_copy;	/* user-copy points it must pass, at least */
-	unsigned long pin;	/* pages it pins: its RLIMIT_MEMLOCK */
+	unsigned long pin;	/* pages it pins or DMA pages: its RLIMIT_MEMLOCK */
 	/* the variant */
 	unsigned long pages;
 	uint32_t kind, cache, flags, dev_op, mem, src_mem;
@@ -726,7 +727,7 @@ static void prep_ubuf_busy(const struct op *op)
 	c.kind = KUBUF_MEM_UBUF;
 	c.id = S.ubuf;
 	c.len = 4 * PG;
-	c.repeat = 1000000;
+	c.repeat = KUBUF_DEV_MAX_REPEAT;
 	KT_OK(ioctl(S.fd, KUBUF_IOC_DEV_CMD, &c));
 }
 
@@ -1653,10 +1654,10 @@ KT_CASE(kbuf_alloc_free)
 		  .pages = 4, .cache = KUBUF_CACHE_UNCACHED,
 		  .prepare = prep_alloc, .call = call_alloc,
 		  .check = check_alloc },
-		{ "KBUF_ALLOC dma 1", ENOMEM_EFAULT, 2, 2, 0, .pages = 1,
+		{ "KBUF_ALLOC dma 1", ENOMEM_EFAULT, 2, 2, 1, .pages = 1,
 		  .kind = KUBUF_KBUF_DMA, .prepare = prep_alloc,
 		  .call = call_alloc, .check = check_alloc },
-		{ "KBUF_ALLOC dma 16", ENOMEM_EFAULT, 2, 2, 0, .pages = 16,
+		{ "KBUF_ALLOC dma 16", ENOMEM_EFAULT, 2, 2, 16, .pages = 16,
 		  .kind = KUBUF_KBUF_DMA, .prepare = prep_alloc,
 		  .call = call_alloc, .check = check_alloc },
 		{ "KBUF_FREE", ONLY_EFAULT, 0, 1, 0, .pages = 4,
@@ -1683,10 +1684,10 @@ KT_CASE(kbuf_mmap)
 		{ "mmap write-combined", ONLY_ENOMEM, 1, 0, 0, .pages = 4,
 		  .cache = KUBUF_CACHE_WC, .prepare = prep_kbuf,
 		  .call = call_mmap, .check = check_mmap },
-		{ "mmap dma", ONLY_ENOMEM, 1, 0, 0, .pages = 4,
+		{ "mmap dma", ONLY_ENOMEM, 1, 0, 4, .pages = 4,
 		  .kind = KUBUF_KBUF_DMA, .prepare = prep_kbuf,
 		  .call = call_mmap, .check = check_mmap },
-		{ "mmap dma, new page tables", ONLY_ENOMEM, 3, 0, 0,
+		{ "mmap dma, new page tables", ONLY_ENOMEM, 3, 0, 4,
 		  .pages = 4, .flags = 4, .kind = KUBUF_KBUF_DMA,
 		  .prepare = prep_kbuf, .call = call_mmap, .check = check_mmap },
 		{ "mmap pages, new page tables", ONLY_ENOMEM, 3, 0, 0,

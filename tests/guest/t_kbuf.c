@@ -119,7 +119,10 @@ KT_CASE(alloc_pages)
 	close(fd);
 }
 
-/* DMA memory: zero-filled, mapped and used by the device, no bus address. */
+/*
+ * DMA memory: zero-filled, mapped and used by the device; its device
+ * address (the physical address here) never reaches user space.
+ */
 KT_CASE(alloc_dma)
 {
 	struct kubuf_kbuf_alloc a;
@@ -134,7 +137,7 @@ KT_CASE(alloc_dma)
 	KT_OK(kbuf_alloc(fd, len, KUBUF_KBUF_DMA, KUBUF_CACHE_CACHED,
 			 KUBUF_KBUF_APP_WRITE, &a));
 	KT_ASSERT(a.id != 0);
-	KT_ASSERT_EQ(a.reserved0, 0);	/* no bus address for user space */
+	KT_ASSERT_EQ(a.reserved0, 0);
 	KT_ASSERT_EQ(stat_of(fd, KUBUF_STAT_KBUF_PAGES), 16);
 	p = map(fd, len, RW, a.mmap_offset);
 	check_zero(p, len);
@@ -786,10 +789,8 @@ KT_CASE(fork_child_exit_frees)
 	rw_buf(fd, PG, &a);
 	p = map(fd, PG, RW, a.mmap_offset);
 	pid = KT_OK(fork());
-	if (pid == 0) {
-		pause();
-		_exit(0);
-	}
+	if (pid == 0)
+		kt_wait_for_kill();
 	KT_OK(munmap(p, PG));
 	KT_OK(kbuf_free(fd, a.id));
 	KT_ASSERT_EQ(stat_of(fd, KUBUF_STAT_KBUFS), 1);

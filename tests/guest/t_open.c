@@ -122,7 +122,7 @@ KT_CASE(close_during_ioctl)
 		for (i = 0; i < 2; i++)
 			KT_ASSERT_EQ(pthread_create(&th[i], NULL,
 						    ioctl_hammer, NULL), 0);
-		usleep(1000 * (round % 5));
+		kt_msleep(round % 5);
 		KT_OK(close(shared_fd));
 		for (i = 0; i < 2; i++) {
 			KT_ASSERT_EQ(pthread_join(th[i], &res), 0);

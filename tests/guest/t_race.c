@@ -65,8 +65,7 @@ static void wp_window_wait_fault(struct wp_window *w)
 	struct pollfd p = { .fd = w->uffd, .events = POLLIN };
 	struct uffd_msg msg;
 
-	while (poll(&p, 1, 10000) < 0)
-		KT_ASSERT(errno == EINTR);
+	KT_OK(kt_poll(&p, 1, 10000));
 	KT_ASSERT(p.revents & POLLIN);
 	KT_ASSERT_EQ(read(w->uffd, &msg, sizeof(msg)), sizeof(msg));
 	KT_ASSERT_EQ(msg.event, UFFD_EVENT_PAGEFAULT);

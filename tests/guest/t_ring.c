@@ -198,6 +198,7 @@ KT_CASE(attach_resets_control_block)
 	KT_ASSERT_EQ(c->data_size, RING_DATA);
 	KT_ASSERT_EQ(m.addr[4095], 0xee);	/* nothing before the ring */
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 1);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_USERS), 1);
 
 	kt_poison(&q, sizeof(q));
 	q.id = id;
@@ -921,8 +922,7 @@ KT_CASE(close_and_kill_while_streaming)
 			KT_OK(stream_start(fd, b, 64, 500000, 0, 0));
 			if (round % 2)
 				_exit(0);	/* exit with everything running */
-			for (;;)
-				pause();
+			kt_wait_for_kill();
 		}
 		int status;
 

@@ -413,7 +413,7 @@ KT_CASE(own_event_loop)
 	KT_ASSERT_EQ(kubuf_stream_stop(g.r), 0);
 	KT_ASSERT_EQ(kubuf_ring_arm(g.r), 0);
 	KT_ASSERT_EQ(kubuf_ring_consume(g.r, check_rec, &c, 0), 0);
-	KT_ASSERT_EQ(KT_OK(poll(&pfd, 1, 0)), 0);
+	KT_ASSERT_EQ(KT_OK(kt_poll(&pfd, 1, 0)), 0);
 	KT_ASSERT_EQ(kubuf_ring_query(g.r, &q), 0);
 	kubuf_ring_counters(g.r, &rc);
 	KT_ASSERT_EQ(c.records, count);
@@ -559,7 +559,8 @@ KT_CASE(kill_consumer)
 		close(p[1]);
 		/* Mid-stream: the child has checked 500 records. */
 		KT_ASSERT_EQ(read(p[0], &b, 1), 1);
-		KT_ASSERT(kt_stat(KUBUF_STAT_RINGS) > base[KUBUF_STAT_RINGS]);
+		KT_ASSERT(kt_stat(KUBUF_STAT_RINGS) >
+			  base[KUBUF_STAT_RINGS]);
 		KT_OK(kill(pid, SIGKILL));
 		KT_OK(waitpid(pid, &status, 0));
 		KT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -931,8 +932,8 @@ static void *poller_run(void *arg)
 
 	for (i = 0; !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE); i++) {
 		if (i % 2)
-			epoll_wait(p->epfd, &ev, 1, 5);
-		else if (poll(&pfd, 1, 5) > 0 && (pfd.revents & POLLNVAL))
+			kt_epoll_wait(p->epfd, &ev, 1, 5);
+		else if (kt_poll(&pfd, 1, 5) > 0 && (pfd.revents & POLLNVAL))
 			pfd.fd = -1;	/* closed: go on with epoll */
 		if (pfd.fd >= 0 && i % 8 == 0) {
 			struct kubuf_events e = { 0 };

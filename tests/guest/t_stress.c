@@ -77,12 +77,17 @@ static void worker_fail(const char *fmt, ...)
 	_exit(1);
 }
 
-/* The call failed with neither of the errnos resources explain. */
+/*
+ * The call failed with neither of the errnos resources explain: no
+ * memory, a file's limit, or one of the user's limits (hundreds of root's
+ * processes share one user's).
+ */
 static void check(long ret, const char *what, int ok1, int ok2)
 {
 	if (ret >= 0)
 		return;
-	if (errno == ENOMEM || errno == ENOSPC || errno == EBUSY) {
+	if (errno == ENOMEM || errno == ENOSPC || errno == EBUSY ||
+	    errno == EDQUOT || errno == EMFILE) {
 		__atomic_add_fetch(&stats->enomem, 1, __ATOMIC_RELAXED);
 		return;
 	}
@@ -375,8 +380,7 @@ static pid_t start_hog(long mb)
 		_exit(0);
 	for (i = 0; i < len; i += PG)
 		p[i] = 1;
-	for (;;)
-		pause();
+	kt_wait_for_kill();
 }
 
 /* A memory cgroup of @mb; its cgroup.procs path in @procs. */
@@ -552,7 +556,7 @@ static void stress(bool pressure)
 	close(sfd);
 	if (hung[0])
 		kt_write_file(HUNG_TASK, hung);
-	kt_note("stress: %u processes, %u s%s%s: %lu ops, %lu kill -9, %lu respawned, %lu forks, %lu ENOMEM/ENOSPC/EBUSY, %lu memcg OOM kills",
+	kt_note("stress: %u processes, %u s%s%s: %lu ops, %lu kill -9, %lu respawned, %lu forks, %lu ENOMEM/ENOSPC/EBUSY/EDQUOT/EMFILE, %lu memcg OOM kills",
 		procs, seconds, hog ? ", hog" : "",
 		memcg ? ", some in a small memcg" : "", stats->ops,
 		stats->kills, stats->respawns, stats->forks, stats->enomem,

@@ -563,7 +563,7 @@ static int start_writer(struct kubuf *k, uint32_t id, size_t len)
 	c.kind = KUBUF_MEM_UBUF;
 	c.id = id;
 	c.len = len;
-	c.repeat = 1000000;
+	c.repeat = KUBUF_DEV_MAX_REPEAT;
 	return kubuf_dev_cmd(k, &c);
 }
 
@@ -590,12 +590,11 @@ KT_CASE(kill9_while_device_writes)
 				_exit(1);
 			if (write(pfd[1], "x", 1) != 1)
 				_exit(1);
-			for (;;)
-				pause();
+			kt_wait_for_kill();
 		}
 		close(pfd[1]);
 		KT_ASSERT_EQ(read(pfd[0], &c, 1), 1);
-		usleep(1000 * round);
+		kt_msleep(round);
 		KT_OK(kill(pid, SIGKILL));
 		KT_OK(waitpid(pid, &status, 0));
 		KT_ASSERT(WIFSIGNALED(status));
@@ -637,7 +636,7 @@ static void *resetter(void *arg)
 
 		if (r && r != -EBUSY)
 			return (void *)(long)r;
-		usleep(500);
+		kt_usleep(500);
 	}
 	return NULL;
 }
@@ -683,7 +682,7 @@ KT_CASE(revoke_notifies)
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 4 * PG, 4 * PG, RW, &b), 0);
 	pfd.fd = kubuf_fd(k);
 	pfd.events = POLLPRI;
-	KT_ASSERT_EQ(poll(&pfd, 1, 0), 0);
+	KT_ASSERT_EQ(kt_poll(&pfd, 1, 0), 0);
 
 	KT_ASSERT_EQ(kubuf_dev_reset(k), 0);
 
@@ -693,7 +692,7 @@ KT_CASE(revoke_notifies)
 	KT_ASSERT(pfd.revents & POLLPRI);
 	KT_ASSERT_EQ(kubuf_get_events(k, &ev), 0);
 	KT_ASSERT_EQ(ev, KUBUF_EVENT_REVOKED);
-	KT_ASSERT_EQ(poll(&pfd, 1, 0), 0);
+	KT_ASSERT_EQ(kt_poll(&pfd, 1, 0), 0);
 
 	KT_ASSERT_EQ(kubuf_ubuf_query(k, a, &q), 0);
 	KT_ASSERT_EQ(q.state, KUBUF_UBUF_REVOKED);
@@ -723,7 +722,7 @@ KT_CASE(revoke_stops_writer)
 
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, len, RW, &id), 0);
 	KT_ASSERT_EQ(start_writer(k, id, len), 0);
-	usleep(20000);
+	kt_msleep(20);
 	KT_ASSERT_EQ(kubuf_dev_reset(k), 0);
 	for (i = 0; i < 2000 && !(ev & KUBUF_EVENT_DONE); i++) {
 		uint32_t e;
@@ -767,7 +766,7 @@ KT_CASE(address_space_changes_during_writes)
 			KT_OK(mprotect(p, len, PROT_NONE));
 			break;
 		}
-		usleep(5000);
+		kt_msleep(5);
 		KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
 		kubuf_close(k);
 	}

@@ -187,7 +187,7 @@ static int consumer_sleep(struct ring_test *t, unsigned int seq)
 	uint64_t cnt;
 
 	if (t->wake == WAKE_EVENTFD) {
-		if (poll(&pfd, 1, 20000) <= 0)
+		if (kt_poll(&pfd, 1, 20000) <= 0)
 			return -1;
 		if (read(t->efd, &cnt, sizeof(cnt)) != sizeof(cnt))
 			return -1;

@@ -149,7 +149,7 @@ void op_poll(int op)
 			p[n++].events = POLLIN | POLLPRI;
 		}
 	e = log_begin(op, "%d fds", n);
-	ret = log_end(e, poll(p, n, below(3)), errno);
+	ret = log_end(e, kt_poll(p, n, below(3)), errno);
 	count(op, ret);
 	if (ret < 0 && errno != EINTR)
 		fuzz_fail("poll: %s", strerror(errno));

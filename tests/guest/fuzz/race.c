@@ -44,7 +44,7 @@ void *poller(void *arg)
 			continue;
 		}
 		p.events = POLLIN | POLLPRI;
-		if (poll(&p, 1, 5) <= 0 || !(p.revents & POLLPRI))
+		if (kt_poll(&p, 1, 5) <= 0 || !(p.revents & POLLPRI))
 			continue;
 		memset(&ev, 0, sizeof(ev));
 		if (ioctl(p.fd, KUBUF_IOC_GET_EVENTS, &ev) < 0) {
