@@ -37,16 +37,17 @@ SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 LIB_SRC   := $(wildcard lib/src/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
+FUZZ_SRC  := $(wildcard tests/guest/fuzz/*.c)
 HOST_SRC  := $(wildcard tests/host/*.c)
 TOOL_SRC  := $(wildcard tools/*.c)
 HDRS      := $(wildcard include/uapi/linux/*.h) lib/include/kubuf.h \
              $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h) \
-             $(wildcard tools/*.h)
+             $(wildcard tests/guest/fuzz/*.h) $(wildcard tools/*.h)
 
 LIB_OBJ   := $(patsubst lib/src/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_PIC   := $(patsubst lib/src/%.c,$(B)/lib/%.pic.o,$(LIB_SRC))
 GUEST_BIN := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRC)) \
-             $(B)/guest/kubuf
+             $(B)/guest/t_fuzz $(B)/guest/kubuf
 HOST_BIN  := $(patsubst tests/host/%.c,$(B)/host/%,$(HOST_SRC))
 # The ring's two-thread test, also under ThreadSanitizer and uninstrumented.
 HOST_BIN  += $(B)/host/test_ring-tsan $(B)/host/test_ring-plain
@@ -85,6 +86,12 @@ $(B)/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
 $(B)/guest/%: tests/guest/%.c $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $< \
+		$(B)/lib/libkubuf.a -pthread
+
+# The fuzzer: a directory of files, one per area of operations.
+$(B)/guest/t_fuzz: $(FUZZ_SRC) $(B)/lib/libkubuf.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $(FUZZ_SRC) \
 		$(B)/lib/libkubuf.a -pthread
 
 $(B)/guest/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
