@@ -251,6 +251,44 @@ KT_CASE(stream_count_range)
 	close(fd);
 }
 
+/*
+ * Defect: DETACH and UNREGISTER of id 0 erased index 0 of the file's
+ * table, which its allocator keeps out of use, and the next ATTACH
+ * returned ring id 0 (the ABI says ids are never 0). Id 0 is ENOENT and
+ * changes nothing.
+ */
+KT_CASE(id_zero_never_handed_out)
+{
+	struct kubuf_ubuf_reg reg;
+	struct kmem m;
+	uint32_t ring;
+	void *buf;
+	int i, fd = KT_OK(kt_open_dev(O_RDWR));
+
+	kmem_new(fd, &m, 16 * PG);
+	buf = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	KT_ASSERT(buf != MAP_FAILED);
+	for (i = 0; i < 3; i++) {
+		KT_ERRNO(id_ioctl(fd, KUBUF_IOC_RING_DETACH, 0), ENOENT);
+		ring = ring_attach(fd, &m, 0, KUBUF_RING_TO_APP, 4096, 0);
+		KT_ASSERT(ring != 0);
+
+		KT_ERRNO(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, 0), ENOENT);
+		memset(&reg, 0, sizeof(reg));
+		reg.addr = (uintptr_t)buf;
+		reg.len = PG;
+		reg.access = RW;
+		KT_OK(ioctl(fd, KUBUF_IOC_UBUF_REGISTER, &reg));
+		KT_ASSERT(reg.id != 0);
+
+		KT_ERRNO(id_ioctl(fd, KUBUF_IOC_KBUF_FREE, 0), ENOENT);
+	}
+	KT_ERRNO(id_ioctl(fd, KUBUF_IOC_RING_KICK, 0), ENOENT);
+	KT_ERRNO(id_ioctl(fd, KUBUF_IOC_STREAM_STOP, 0), ENOENT);
+	close(fd);
+}
+
 /* --- device commands ---------------------------------------------------------- */
 
 static int fill(int fd, uint32_t kind, uint32_t id, uint64_t off,
