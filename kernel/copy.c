@@ -145,7 +145,7 @@ ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf, size_t len)
 		return -ENOMEM;
 	}
 
-	ret = kubuf_sim_call(kubuf_copy_fill_fn, kubuf_copy_fill_free, f);
+	ret = kubuf_sim_call(kf, kubuf_copy_fill_fn, kubuf_copy_fill_free, f);
 	if (ret == -EINTR)
 		return ret;		/* @f is the device's now */
 	if (!ret)

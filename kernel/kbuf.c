@@ -61,6 +61,7 @@
  * the memory stays the application's until its last mapping is gone and
  * the device has let go, and is freed by whoever drops the last reference.
  */
+#include <linux/cc_platform.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
@@ -122,6 +123,18 @@ static struct kubuf_fault kubuf_fail_cache_mode = KUBUF_FAULT_INIT;
 static struct kubuf_fault kubuf_fail_dma_map = KUBUF_FAULT_INIT;
 
 /* --- cache modes ----------------------------------------------------------- */
+
+/*
+ * DMA buffers are mapped into user space as raw PFNs on x86 (see
+ * kubuf_kbuf_map_dma()), with the attributes of ordinary memory. Where
+ * memory is encrypted (SEV, TDX guests), the DMA API hands out buffers it
+ * has decrypted (shared with the host), which such a mapping would reach
+ * through an encrypted one: refused there, never mis-mapped.
+ */
+static bool kubuf_kbuf_dma_ok(void)
+{
+	return !IS_ENABLED(CONFIG_X86) || !cc_platform_has(CC_ATTR_MEM_ENCRYPT);
+}
 
 #ifdef CONFIG_X86
 #define KUBUF_KBUF_CACHE_MODES	true
@@ -562,6 +575,8 @@ static int kubuf_kbuf_check(const struct kubuf_kbuf_alloc *a)
 	if (a->cache != KUBUF_CACHE_CACHED &&
 	    (a->kind != KUBUF_KBUF_PAGES || !KUBUF_KBUF_CACHE_MODES))
 		return -EOPNOTSUPP;
+	if (a->kind == KUBUF_KBUF_DMA && !kubuf_kbuf_dma_ok())
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -700,8 +715,10 @@ void kubuf_kbuf_debugfs(struct dentry *dir)
 
 u64 kubuf_kbuf_features(void)
 {
-	u64 f = KUBUF_FEAT_KBUF | KUBUF_FEAT_KBUF_DMA;
+	u64 f = KUBUF_FEAT_KBUF;
 
+	if (kubuf_kbuf_dma_ok())
+		f |= KUBUF_FEAT_KBUF_DMA;
 	if (KUBUF_KBUF_CACHE_MODES)
 		f |= KUBUF_FEAT_KBUF_WC | KUBUF_FEAT_KBUF_UC;
 	return f;

@@ -299,7 +299,8 @@ int kubuf_sim_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c);
 int kubuf_sim_cmd_slice(struct kubuf_cmd *c);
 void kubuf_sim_cmd_end(struct kubuf_cmd *c);
 void kubuf_sim_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
-int kubuf_sim_call(int (*fn)(void *arg), void (*drop)(void *arg), void *arg);
+int kubuf_sim_call(struct kubuf_file *kf, int (*fn)(void *arg),
+		   void (*drop)(void *arg), void *arg);
 int kubuf_sim_init(void);
 void kubuf_sim_exit(void);
 

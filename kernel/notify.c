@@ -16,8 +16,10 @@
  * and poll are only hints that it is worth asking.
  *
  * kubuf_notify.lock is a leaf spinlock taken with interrupts disabled, so
- * events may be raised from any context, including timers and hard
- * interrupts; eventfd_signal() is safe there too.
+ * events may be raised from any context a spinlock_t may be taken in:
+ * process, softirq, timers, and threaded interrupt handlers (on
+ * PREEMPT_RT a spinlock_t sleeps, so not from a hard interrupt there);
+ * eventfd_signal() is safe there too.
  */
 #include <linux/eventfd.h>
 #include <linux/uaccess.h>

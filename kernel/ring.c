@@ -119,8 +119,9 @@
  * @stream_state: KUBUF_STREAM_*; @prod_lock.
  * @seq:	the stream's next sequence number; @prod_lock.
  * @start_ns:	when the stream started; @prod_lock.
- * @room_ns:	lossless stream, ring full: how long to wait before looking
- *		again; doubles while the consumer makes no room; @prod_lock.
+ * @room_ns:	ring full (lossless: waiting; else dropping what is due):
+ *		how long to wait before looking again; doubles while the
+ *		consumer makes no room; @prod_lock.
  * @batch:	records published while the consumer was waiting and not
  *		yet announced; @prod_lock.
  * @batch_ns:	when the first of them was published; @prod_lock.
@@ -456,14 +457,19 @@ static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
 	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
 		return KUBUF_RING_IDLE;
 
-	if (!full && (r->seq < due || !s->rate))
+	if (!full && !dropped && (r->seq < due || !s->rate))
 		return 0;	/* more is due already */
-	if (full) {
-		/* A stalled consumer costs the device less and less. */
+	if (full || (dropped && !nr)) {
+		/*
+		 * A stalled consumer costs the device less and less: a
+		 * lossless stream looks for room, a dropping one drops what
+		 * came due meanwhile, each time a little later.
+		 */
 		r->room_ns = nr ? KUBUF_RING_ROOM_NS :
 			     min_t(u64, r->room_ns * 2, KUBUF_RING_ROOM_MAX_NS);
 		next = now + r->room_ns;
 	} else {
+		r->room_ns = KUBUF_RING_ROOM_NS;
 		next = kubuf_ring_due_ns(r, r->seq);
 	}
 	if (r->batch && r->wake_ns)
@@ -597,19 +603,22 @@ static int kubuf_ring_start_cmd(struct kubuf_ring *r,
 /*
  * Copy the next command out of the ring, with the memory held. Returns
  * 1 with *@rec and r->scratch filled, 0 if the ring is empty (and the
- * application now knows the device waits), or -errno (ring unusable).
+ * application now knows the device waits), -EAGAIN if only padding was
+ * there (consumed: look again at the next turn), or -EPROTO (ring
+ * unusable).
  */
 static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 {
 	struct kubuf_ring_view *v = &r->view;
 	const void *p;
 	long long avail;
+	int turns;
 
 	if (r->cons_waiting) {
 		kubuf_ring_cons_done_wait(v);
 		WRITE_ONCE(r->cons_waiting, false);
 	}
-	for (;;) {
+	for (turns = 0; ; turns++) {
 		avail = kubuf_ring_cons_avail(v);
 		if (avail == 0) {
 			avail = kubuf_ring_cons_prepare_wait(v);
@@ -631,9 +640,12 @@ static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 		 * Only padding was published: it is consumed. Release it
 		 * and look again, so that the application, finding the
 		 * ring empty, also finds the device waiting and kicks it.
-		 * At most once: padding is never followed by padding.
+		 * Once per turn: an application that keeps publishing bare
+		 * padding gets one at a time, behind everyone else's work.
 		 */
 		kubuf_ring_cons_release(v);
+		if (turns)
+			return -EAGAIN;
 	}
 	/* Read once: the application may rewrite the record meanwhile. */
 	memcpy(r->scratch, p, rec->len);
@@ -671,6 +683,8 @@ static u64 kubuf_ring_cmd_step(struct kubuf_ring *r)
 	kubuf_ring_view_map(r, &m);
 	ret = kubuf_ring_take_cmd(r, &rec);
 	kubuf_ring_mem_put(r, &m);
+	if (ret == -EAGAIN)
+		return 0;
 	if (ret < 0) {
 		kubuf_ring_broken(r);
 		return KUBUF_RING_IDLE;
@@ -994,7 +1008,21 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 		goto err_free;
 
 	if (put_user(id, &uarg->id)) {
-		kubuf_ring_detach_id(kf, id);
+		/*
+		 * The caller cannot learn the id: undo it, unless another
+		 * thread guessed it and detached it meanwhile (the id may
+		 * even name another ring by now).
+		 */
+		mutex_lock(&kf->lock);
+		if (xa_cmpxchg(&kf->rings, id, r, NULL, 0) == r) {
+			r->ubuf = NULL;
+			kf->nr_rings--;
+		} else {
+			r = NULL;
+		}
+		mutex_unlock(&kf->lock);
+		if (r)
+			kubuf_ring_free(r);
 		return -EFAULT;
 	}
 	return 0;

@@ -6,9 +6,11 @@
  *
  * Workers. Everything the device does (commands, streams, command rings,
  * the copying read()) runs as work items on one workqueue, kubuf_sim_wq,
- * with at most KUBUF_SIM_WORKERS of them running at once, however many
- * files, rings and commands users create: the device's kernel threads do
- * not grow with what users make. Each work item does a slice of bounded
+ * with at most KUBUF_SIM_WORKERS of them running at once (per NUMA node
+ * since 6.9), however many files, rings and commands users create: the
+ * device's kernel threads do not grow with what users make. Commands
+ * and read() count against the file's and the user's limits on
+ * commands; rings against the limits on rings. Each work item does a slice of bounded
  * length (KUBUF_SIM_SLICE bytes, or one burst of a ring) and, if it has
  * more to do, queues itself again at the tail, so every piece of work of
  * every user gets its turn: a user with many long commands slows the
@@ -396,6 +398,45 @@ void kubuf_sim_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 
 /* --- KUBUF_IOC_DEV_CMD ------------------------------------------------------ */
 
+/*
+ * One more piece of device work for @kf and the caller's user: -EBUSY at
+ * the file's KUBUF_MAX_FILE_CMDS, -EDQUOT at the user's max_user_cmds.
+ * *@user gets the charged user (a reference) for kubuf_sim_uncharge().
+ */
+static int kubuf_sim_charge(struct kubuf_file *kf, struct kubuf_user **user)
+{
+	struct kubuf_user *u;
+	int ret;
+
+	if (atomic_inc_return(&kf->nr_cmds) > KUBUF_MAX_CMDS) {
+		ret = -EBUSY;
+		goto err;
+	}
+	u = kubuf_user_get();
+	if (!u) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = kubuf_user_charge(u, KUBUF_LIMIT_CMDS, 1);
+	kubuf_user_put(u);
+	if (ret)
+		goto err;
+	*user = u;		/* the charge's reference */
+	kubuf_stat_inc(KUBUF_STAT_CMDS);
+	return 0;
+
+err:
+	atomic_dec(&kf->nr_cmds);
+	return ret;
+}
+
+static void kubuf_sim_uncharge(struct kubuf_file *kf, struct kubuf_user *user)
+{
+	kubuf_user_uncharge(user, KUBUF_LIMIT_CMDS, 1);
+	atomic_dec(&kf->nr_cmds);
+	kubuf_stat_dec(KUBUF_STAT_CMDS);
+}
+
 static void kubuf_cmd_put(struct kubuf_cmd *c)
 {
 	if (refcount_dec_and_test(&c->ref))
@@ -418,9 +459,7 @@ static void kubuf_sim_work(struct work_struct *work)
 	kubuf_sim_cmd_end(c);
 
 	/* Given back before it is announced: whoever is told finds it so. */
-	kubuf_user_uncharge(c->user, KUBUF_LIMIT_CMDS, 1);
-	atomic_dec(&kf->nr_cmds);
-	kubuf_stat_dec(KUBUF_STAT_CMDS);
+	kubuf_sim_uncharge(kf, c->user);
 	if (c->args.flags & KUBUF_DEV_NOWAIT)
 		kubuf_notify_event(&kf->notify, KUBUF_EVENT_DONE);
 	complete(&c->finished);
@@ -431,7 +470,6 @@ static void kubuf_sim_work(struct work_struct *work)
 int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_dev_cmd __user *uarg = argp;
-	struct kubuf_user *user;
 	struct kubuf_cmd *c;
 	int ret;
 
@@ -446,27 +484,14 @@ int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp)
 	if (ret)
 		goto err_free;
 
-	if (atomic_inc_return(&kf->nr_cmds) > KUBUF_MAX_CMDS) {
-		ret = -EBUSY;
-		goto err_count;
-	}
-	user = kubuf_user_get();
-	if (!user) {
-		ret = -ENOMEM;
-		goto err_count;
-	}
-	ret = kubuf_user_charge(user, KUBUF_LIMIT_CMDS, 1);
-	kubuf_user_put(user);
+	ret = kubuf_sim_charge(kf, &c->user);
 	if (ret)
-		goto err_count;
-	c->user = user;		/* the charge's reference */
-
+		goto err_free;
 	ret = kubuf_sim_cmd_start(kf, c);
 	if (ret)
 		goto err_charge;
 
 	kubuf_file_get(kf);
-	kubuf_stat_inc(KUBUF_STAT_CMDS);
 	init_completion(&c->finished);
 	INIT_WORK(&c->work, kubuf_sim_work);
 	refcount_set(&c->ref, 2);
@@ -487,9 +512,7 @@ int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp)
 	return ret;
 
 err_charge:
-	kubuf_user_uncharge(c->user, KUBUF_LIMIT_CMDS, 1);
-err_count:
-	atomic_dec(&kf->nr_cmds);
+	kubuf_sim_uncharge(kf, c->user);
 err_free:
 	kfree(c);
 	return ret;
@@ -502,6 +525,8 @@ enum { KUBUF_CALL_WAITING, KUBUF_CALL_DONE, KUBUF_CALL_ABANDONED };
 struct kubuf_sim_call {
 	struct work_struct work;
 	struct completion done;
+	struct kubuf_file *kf;
+	struct kubuf_user *user;
 	atomic_t state;
 	int (*fn)(void *arg);
 	void (*drop)(void *arg);
@@ -515,10 +540,12 @@ static void kubuf_sim_call_work(struct work_struct *work)
 		container_of(work, struct kubuf_sim_call, work);
 
 	call->ret = call->fn(call->arg);
+	kubuf_sim_uncharge(call->kf, call->user);
 	if (atomic_xchg(&call->state, KUBUF_CALL_DONE) ==
 	    KUBUF_CALL_ABANDONED) {
 		/* The caller was killed and left @arg to us. */
 		call->drop(call->arg);
+		kubuf_file_put(call->kf);
 		kfree(call);
 		return;
 	}
@@ -527,16 +554,20 @@ static void kubuf_sim_call_work(struct work_struct *work)
 
 /**
  * kubuf_sim_call() - run @fn(@arg) in the device's context and wait.
+ * @kf:		the file it is done for: it counts as one of its commands,
+ *		and of its user's, until @fn has run.
  * @fn:		the work; bounded, it takes its turn with everyone's.
  * @drop:	frees @arg if the caller stops waiting.
  * @arg:	its argument.
  *
  * Context: process; the wait is killable.
- * Return: @fn's result; or -EINTR when a fatal signal arrived first, in
+ * Return: @fn's result; -EBUSY or -EDQUOT at the file's or the user's
+ * limit of commands; or -EINTR when a fatal signal arrived first, in
  * which case @arg is no longer the caller's: @drop(@arg) frees it after
  * @fn has run.
  */
-int kubuf_sim_call(int (*fn)(void *arg), void (*drop)(void *arg), void *arg)
+int kubuf_sim_call(struct kubuf_file *kf, int (*fn)(void *arg),
+		   void (*drop)(void *arg), void *arg)
 {
 	struct kubuf_sim_call *call;
 	int ret;
@@ -544,6 +575,13 @@ int kubuf_sim_call(int (*fn)(void *arg), void (*drop)(void *arg), void *arg)
 	call = kzalloc(sizeof(*call), GFP_KERNEL_ACCOUNT);
 	if (!call)
 		return -ENOMEM;
+	ret = kubuf_sim_charge(kf, &call->user);
+	if (ret) {
+		kfree(call);
+		return ret;
+	}
+	kubuf_file_get(kf);
+	call->kf = kf;
 	call->fn = fn;
 	call->drop = drop;
 	call->arg = arg;
@@ -560,6 +598,7 @@ int kubuf_sim_call(int (*fn)(void *arg), void (*drop)(void *arg), void *arg)
 		wait_for_completion(&call->done);
 	}
 	ret = call->ret;
+	kubuf_file_put(kf);
 	kfree(call);
 	return ret;
 }

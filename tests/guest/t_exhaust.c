@@ -311,6 +311,12 @@ KT_CASE(cmds_per_user_and_others_progress)
 		}
 		KT_ASSERT_EQ(err, EDQUOT);
 		KT_ASSERT_EQ(cmds, in.user_cmds);
+		/* read()'s fill is a command of the device too. */
+		{
+			char rbuf[64];
+
+			KT_ERRNO(read(fd, rbuf, sizeof(rbuf)), EDQUOT);
+		}
 		KT_ASSERT_EQ(write(p[1], "x", 1), 1);
 		kt_wait_for_kill();
 	}

@@ -115,12 +115,14 @@ struct kubuf_info {
  *   rings                         kubuf_info.max_rings per file  -ENOSPC
  *                                 max_user_rings per user        -EDQUOT
  *   device commands in flight     KUBUF_MAX_FILE_CMDS per file   -EBUSY
- *                                 max_user_cmds per user         -EDQUOT
+ *   (read()'s fill counts too)    max_user_cmds per user         -EDQUOT
  *
  * The max_user_* values are module parameters (root may change them in
- * /sys/module/kubuf/parameters/); kubuf_info reports them. The device's
- * work (commands, streams, command rings, read()) runs on a fixed pool
- * of kernel workers whatever users create, in slices of bounded length
+ * /sys/module/kubuf/parameters/); kubuf_info reports them. A user is a
+ * user id of the caller's user namespace as the kernel sees it (kuid):
+ * who controls many ids (subordinate ids, user namespaces) gets the
+ * limits of each. The device's work (commands, streams, command rings,
+ * read()) runs on a fixed pool of kernel workers whatever users create, in slices of bounded length
  * taken in turn, so no user can hold the device away from the others,
  * and unregistering, revoking, detaching or closing waits at most for
  * the slice in progress. KUBUF_MAX_PINNED_PAGES bounds the pins kubuf
@@ -302,8 +304,11 @@ struct kubuf_ubuf_query {
  * pin: the article's "neither" method. read() on the device is the
  * copying ("buffered") baseline: the device fills a kernel buffer from
  * asynchronous context, and read() copies it out: at most 1 MiB per
- * call, any @len accepted. read() waits for the device killably: a fatal
- * signal ends it with -EINTR; other signals do not interrupt it.
+ * call, any @len accepted. The fill counts as one of the file's and the
+ * user's device commands while it is queued or running (-EBUSY, -EDQUOT
+ * at their limits, as for KUBUF_IOC_DEV_CMD). read() waits for the
+ * device killably: a fatal signal ends it with -EINTR; other signals do
+ * not interrupt it.
  */
 #define KUBUF_UCOPY_FILL	1	/* write the pattern into the buffer */
 #define KUBUF_UCOPY_CHECKSUM	2	/* checksum the buffer */
@@ -420,7 +425,8 @@ struct kubuf_ucopy {
  *		@kind or @cache is unknown, or @size is 0.
  *   -E2BIG	@size is above kubuf_info.max_kbuf_size.
  *   -EOPNOTSUPP @cache is WC or UNCACHED and this kind cannot have it
- *		here (see above).
+ *		here (see above); or DMA where memory is encrypted (SEV
+ *		and TDX guests: KUBUF_FEAT_KBUF_DMA is not reported).
  *   -ENOSPC	the file already holds kubuf_info.max_kbufs buffers.
  *   -EDQUOT	the user's buffers would exceed kubuf_info.user_kbuf_pages.
  *   -ENOMEM	no memory, the memory cgroup's limit is reached, or, DMA,
@@ -485,7 +491,8 @@ struct kubuf_kbuf_alloc {
  * (-ESHUTDOWN); they never wait for a queued command.
  *
  * Errors: -EBADF (fd not O_RDWR), -EINVAL (@op, @flags, reserved, unused
- * fields not zero, @len 0, @kind), -ENOENT (no such buffer), -ERANGE
+ * fields not zero, @len 0, @kind, @repeat above KUBUF_DEV_MAX_REPEAT, a
+ * COPY whose source and target overlap in one buffer), -ENOENT (no such buffer), -ERANGE
  * (@offset + @len beyond the buffer), -EACCES (the registration does not
  * allow that access to the device), -ESHUTDOWN (the registration was
  * revoked, before or during the command), -EINTR (a fatal signal arrived
@@ -624,8 +631,8 @@ struct kubuf_events {
  *		must be a multiple of KUBUF_RING_ALIGN.
  * @data_size:	in: bytes of the data area: a power of two from
  *		KUBUF_RING_MIN_DATA to KUBUF_RING_MAX_DATA.
- * @eventfd:	in: TO_APP: an eventfd to signal, or -1 (the file's event).
- *		TO_DEV: -1.
+ * @eventfd:	in: TO_APP: an eventfd to signal, or -1 (the file's event);
+ *		-1 with KUBUF_RING_BUSY_POLL. TO_DEV: -1.
  * @wake_records: in: TO_APP: 1 to UINT32_MAX (0 with KUBUF_RING_BUSY_POLL);
  *		more than the ring holds means "when it is full".
  *		TO_DEV: 0.
@@ -735,8 +742,8 @@ struct kubuf_ring_query {
  * @rate above KUBUF_STREAM_MAX_RATE, @rate 0 without LOSSLESS, the ring
  * is TO_DEV), -ENOENT (no such ring),
  * -E2BIG (a record would not fit in the ring's data area), -EBUSY (a
- * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE),
- * -ENOMEM. STOP errors: -EBADF, -EINVAL (@flags, TO_DEV ring), -ENOENT.
+ * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE).
+ * STOP errors: -EBADF, -EINVAL (@flags, TO_DEV ring), -ENOENT.
  */
 struct kubuf_stream {
 	__u32 ring_id;
