@@ -287,14 +287,10 @@ static int kubuf_kbuf_account(struct kubuf_kbuf *kb)
 	struct kubuf_user *user;
 	int ret;
 
-	user = kubuf_user_get();
-	if (!user)
-		return -ENOMEM;
-	ret = kubuf_user_charge(user, KUBUF_LIMIT_KBUF_PAGES, kb->nr_pages);
-	kubuf_user_put(user);
+	ret = kubuf_user_charge(KUBUF_LIMIT_KBUF_PAGES, kb->nr_pages, &user);
 	if (ret)
 		return ret;
-	kb->user = user;		/* the charge's reference */
+	kb->user = user;
 	if (kb->kind == KUBUF_KBUF_DMA) {
 		ret = kubuf_memlock_charge(&kb->memlock, kb->nr_pages);
 		if (ret) {

@@ -179,11 +179,8 @@ struct kubuf_memlock {
 	unsigned long pages;
 };
 
-struct kubuf_user *kubuf_user_get(void);
-void kubuf_user_hold(struct kubuf_user *u);
-void kubuf_user_put(struct kubuf_user *u);
-int kubuf_user_charge(struct kubuf_user *u, enum kubuf_limit l,
-		      unsigned long n);
+int kubuf_user_charge(enum kubuf_limit l, unsigned long n,
+		      struct kubuf_user **up);
 void kubuf_user_uncharge(struct kubuf_user *u, enum kubuf_limit l,
 			 unsigned long n);
 u32 kubuf_limit_info(enum kubuf_limit l);

@@ -113,7 +113,7 @@ static struct kubuf_user *kubuf_user_find(kuid_t uid)
 }
 
 /* The caller's user, a reference taken; NULL if no memory. */
-struct kubuf_user *kubuf_user_get(void)
+static struct kubuf_user *kubuf_user_get(void)
 {
 	kuid_t uid = current_uid();
 	struct kubuf_user *u, *fresh;
@@ -143,17 +143,12 @@ struct kubuf_user *kubuf_user_get(void)
 	return u;
 }
 
-void kubuf_user_hold(struct kubuf_user *u)
-{
-	refcount_inc(&u->ref);
-}
-
 /*
  * Process context: the last put unhashes and frees. Between the two, a
  * lookup skips the dying entry (refcount_inc_not_zero) and may add a new
  * one for the same user: harmless, this one is on its way out.
  */
-void kubuf_user_put(struct kubuf_user *u)
+static void kubuf_user_put(struct kubuf_user *u)
 {
 	if (!u || !refcount_dec_and_test(&u->ref))
 		return;
@@ -165,21 +160,28 @@ void kubuf_user_put(struct kubuf_user *u)
 }
 
 /*
- * Charge @n of limit @l to @u: -EMFILE (files) or -EDQUOT when the user
- * would hold more than the limit. On success the caller keeps a reference
- * on @u for the charge, and gives both back with kubuf_user_uncharge().
+ * Charge @n of limit @l to the caller's user: -EMFILE (files) or -EDQUOT
+ * when the user would hold more than the limit, -ENOMEM. On success *@up
+ * is the user, with a reference for the charge: give both back with
+ * kubuf_user_uncharge(*@up, @l, @n), from any process.
  */
-int kubuf_user_charge(struct kubuf_user *u, enum kubuf_limit l,
-		      unsigned long n)
+int kubuf_user_charge(enum kubuf_limit l, unsigned long n,
+		      struct kubuf_user **up)
 {
 	unsigned long max = kubuf_limit_max(l);
-	long cur = atomic_long_read(&u->held[l]);
+	struct kubuf_user *u = kubuf_user_get();
+	long cur;
 
+	if (!u)
+		return -ENOMEM;
+	cur = atomic_long_read(&u->held[l]);
 	do {
-		if (n > max || (unsigned long)cur > max - n)
+		if (n > max || (unsigned long)cur > max - n) {
+			kubuf_user_put(u);
 			return l == KUBUF_LIMIT_FILES ? -EMFILE : -EDQUOT;
+		}
 	} while (!atomic_long_try_cmpxchg(&u->held[l], &cur, cur + n));
-	kubuf_user_hold(u);
+	*up = u;
 	return 0;
 }
 

@@ -184,11 +184,7 @@ static int kubuf_open(struct inode *inode, struct file *file)
 	if (ret)
 		return ret;
 
-	user = kubuf_user_get();
-	if (!user)
-		return -ENOMEM;
-	ret = kubuf_user_charge(user, KUBUF_LIMIT_FILES, 1);
-	kubuf_user_put(user);
+	ret = kubuf_user_charge(KUBUF_LIMIT_FILES, 1, &user);
 	if (ret)
 		return ret;
 

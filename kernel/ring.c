@@ -922,7 +922,6 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ring_attach __user *uarg = argp;
 	struct kubuf_ring_attach a;
-	struct kubuf_user *user;
 	struct kubuf_ring *r;
 	u32 id;
 	int ret;
@@ -958,16 +957,9 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 	INIT_LIST_HEAD(&r->cmd.node);
 	kubuf_stat_inc(KUBUF_STAT_RINGS);
 
-	user = kubuf_user_get();
-	if (!user) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	ret = kubuf_user_charge(user, KUBUF_LIMIT_RINGS, 1);
-	kubuf_user_put(user);
+	ret = kubuf_user_charge(KUBUF_LIMIT_RINGS, 1, &r->user);
 	if (ret)
 		goto err_free;
-	r->user = user;		/* the charge's reference */
 
 	if (a.eventfd >= 0) {
 		r->evfd = eventfd_ctx_fdget(a.eventfd);

@@ -405,23 +405,15 @@ void kubuf_sim_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub)
  */
 static int kubuf_sim_charge(struct kubuf_file *kf, struct kubuf_user **user)
 {
-	struct kubuf_user *u;
 	int ret;
 
 	if (atomic_inc_return(&kf->nr_cmds) > KUBUF_MAX_CMDS) {
 		ret = -EBUSY;
 		goto err;
 	}
-	u = kubuf_user_get();
-	if (!u) {
-		ret = -ENOMEM;
-		goto err;
-	}
-	ret = kubuf_user_charge(u, KUBUF_LIMIT_CMDS, 1);
-	kubuf_user_put(u);
+	ret = kubuf_user_charge(KUBUF_LIMIT_CMDS, 1, user);
 	if (ret)
 		goto err;
-	*user = u;		/* the charge's reference */
 	kubuf_stat_inc(KUBUF_STAT_CMDS);
 	return 0;
 
