@@ -95,7 +95,11 @@ KT_CASE(abi_layout)
 	KT_ASSERT_EQ(offsetof(struct kubuf_info, features), 8);
 	KT_ASSERT_EQ(offsetof(struct kubuf_info, max_ubuf_size), 24);
 	KT_ASSERT_EQ(offsetof(struct kubuf_info, nr_stats), 40);
-	KT_ASSERT_EQ(offsetof(struct kubuf_info, reserved), 48);
+	/* The per-user limits took the first half of what was reserved. */
+	KT_ASSERT_EQ(offsetof(struct kubuf_info, user_files), 48);
+	KT_ASSERT_EQ(offsetof(struct kubuf_info, user_kbuf_pages), 60);
+	KT_ASSERT_EQ(offsetof(struct kubuf_info, reserved), 64);
+	KT_ASSERT_EQ(offsetof(struct kubuf_kbuf_alloc, reserved0), 32);
 	KT_ASSERT_EQ(offsetof(struct kubuf_stats, counters), 8);
 	KT_ASSERT_EQ(_IOC_SIZE(KUBUF_IOC_GET_INFO), sizeof(struct kubuf_info));
 	KT_ASSERT_EQ(_IOC_NR(KUBUF_IOC_GET_STATS), 1);
