@@ -320,4 +320,7 @@ void op_ring_query(int op);
 void op_ring_touch(int op);
 void op_stream_flood(int op);
 
+/* exhaust.c */
+void op_exhaust(int op);
+
 #endif /* KUBUF_FUZZ_H */

@@ -50,6 +50,8 @@
  *             application's side of them
  *   race.c    threads: pollers, and racers on one file
  *   check.c   data the fuzzer can know: the device's bytes and sums
+ *   exhaust.c an unprivileged user takes one resource to its limit;
+ *             root must still fork and another user's command complete
  */
 #include "fuzz.h"
 
@@ -397,6 +399,7 @@ static const struct fuzz_op ops[] = {
 	{ "ring_query", 2, op_ring_query, true },
 	{ "ring_touch", 5, op_ring_touch, true },
 	{ "stream_flood", 2, op_stream_flood, true },
+	{ "exhaust", 1, op_exhaust, false },
 };
 
 #define NR_OPS	((int)(sizeof(ops) / sizeof(ops[0])))
@@ -661,6 +664,7 @@ static int fuzz(void)
 	umount2(RAMFS, MNT_DETACH);
 	rmdir(RAMFS);
 	set_hugepages(0);
+	chmod("/dev/" KUBUF_DEVICE_NAME, 0600);	/* op_exhaust opened it */
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	kt_note("fuzz: seed 0x%016llx, %ld s, %u processes: %lu ops, %lu data checks, %lu forked children, %lu kill -9",
