@@ -11,6 +11,7 @@
  * of it back (the runner's counter check after the case sees that).
  */
 #include <grp.h>
+#include <sys/prctl.h>
 
 #include "fuzz.h"
 
@@ -178,7 +179,7 @@ void op_exhaust(int op)
 				      ex_names[what]);
 	struct pollfd pfd;
 	double fork_s, cmd_s;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	/* Every user may open the device while the fuzzer runs. */
 	chmod("/dev/" KUBUF_DEVICE_NAME, 0666);
@@ -194,6 +195,12 @@ void op_exhaust(int op)
 		return;
 	}
 	if (!pid) {
+		/*
+		 * It holds this worker's descriptors too: it must not outlive
+		 * the worker, whom the master may kill at any moment.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(1);
 		close(p[0]);
 		ex_become(uid);
 		err = ex_take(what);
