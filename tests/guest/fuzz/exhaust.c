@@ -25,12 +25,16 @@ static const char *const ex_names[EX_NR] = {
 	"files", "rings", "commands", "DMA memory",
 };
 
-/* The errnos that say "that user's limit" for each resource. */
+/*
+ * The errnos that say "that user's limit" for each resource: its own,
+ * or the limit on files (another child of the same user may hold them
+ * all, and each resource needs a file).
+ */
 static const int *const ex_errnos[EX_NR] = {
 	(const int[]){ EMFILE, 0 },
-	(const int[]){ EDQUOT, 0 },
-	(const int[]){ EDQUOT, 0 },
-	(const int[]){ ENOMEM, ENOSPC, 0 },
+	(const int[]){ EDQUOT, EMFILE, 0 },
+	(const int[]){ EDQUOT, EMFILE, 0 },
+	(const int[]){ ENOMEM, ENOSPC, EMFILE, 0 },
 };
 
 static void ex_become(uid_t uid)
@@ -195,14 +199,15 @@ void op_exhaust(int op)
 		return;
 	}
 	if (!pid) {
+		close(p[0]);
+		ex_become(uid);
 		/*
 		 * It holds this worker's descriptors too: it must not outlive
-		 * the worker, whom the master may kill at any moment.
+		 * the worker, whom the master may kill at any moment. (After
+		 * setuid(), which clears the parent-death signal.)
 		 */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 			_exit(1);
-		close(p[0]);
-		ex_become(uid);
 		err = ex_take(what);
 		if (write(p[1], &err, sizeof(err)) != sizeof(err))
 			_exit(1);
