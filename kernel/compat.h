@@ -71,9 +71,14 @@ static inline bool kubuf_fault_fire(struct kubuf_fault *f)
 	return should_fail(&f->attr, 1);
 }
 
+/*
+ * Quiet by default: fail-nth (/proc/self/fail-nth) fires every fault
+ * point, these too, and a stack dump per injected failure is noise.
+ */
 static inline void kubuf_fault_debugfs(struct kubuf_fault *f,
 				       const char *name, struct dentry *dir)
 {
+	f->attr.verbose = 0;
 	fault_create_debugfs_attr(name, dir, &f->attr);
 }
 #else
