@@ -5,7 +5,8 @@
 #   make             the library, the kubuf program, the test programs, and
 #                    the module when the running kernel's headers exist
 #   make test        install what is missing, build, run every test: host
-#                    unit tests and the whole suite in each kernel of the
+#                    unit tests, the install (tests/install/run.sh), and
+#                    the whole suite in each kernel of the
 #                    main set of tests/vm/kernels.conf under QEMU
 #   make test-debug  the whole suite in the debug kernel (KASAN, lockdep,
 #                    kmemleak, fault injection), built from Debian's
@@ -160,7 +161,7 @@ setup:
 
 test: setup
 	$(MAKE) userspace WERROR=1
-	bash tests/vm/run.sh --host-tests $(B)/host --self-test
+	bash tests/vm/run.sh --host-tests $(B)/host --install-tests --self-test
 
 test-debug: setup
 	$(MAKE) userspace WERROR=1
