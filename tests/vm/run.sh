@@ -203,6 +203,7 @@ build_module() {
 	[ -d "$hdr" ] || { echo "no kernel tree at $hdr" > "$log"; return 1; }
 	cp -a "$module_src"/. "$dir/kernel/"
 	cp -a "$root/include"/. "$dir/include/"
+	cp "$root/Makefile" "$dir/"	# VERSION, for MODULE_VERSION
 	if ! make -C "$hdr" M="$dir/kernel" W=1 modules > "$log" 2>&1; then
 		return 1
 	fi
