@@ -55,7 +55,8 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS    ?= -O2 -g
 # The project's own preprocessor flags, kept apart from the user's CPPFLAGS
 # so that setting those on the command line adds to them.
-KUBUF_CPPFLAGS := -Iinclude/uapi -Ilib/include -D_GNU_SOURCE
+KUBUF_CPPFLAGS := -Iinclude/uapi -Ilib/include -D_GNU_SOURCE \
+             -DKUBUF_VERSION='"$(VERSION)"'
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
 # Every compile and link below: the project's flags, then the user's.
