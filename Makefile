@@ -5,7 +5,8 @@
 #   make             the library, the kubuf program, the test programs, and
 #                    the module when the running kernel's headers exist
 #   make test        install what is missing, build, run every test: host
-#                    unit tests and the whole suite in each kernel of the
+#                    unit tests, the install (tests/install/run.sh), and
+#                    the whole suite in each kernel of the
 #                    main set of tests/vm/kernels.conf under QEMU
 #   make test-debug  the whole suite in the debug kernel (KASAN, lockdep,
 #                    kmemleak, fault injection), built from Debian's
@@ -18,22 +19,48 @@
 #   make stream      `kubuf stream $(ARGS)` in a VM (LANE=6.12): a million
 #                    records through a ring, every one checked
 #   make module      the module only (KDIR=... for another kernel)
-#   make install     install module, library, header and program (as root)
+#   make install     everything: the module (for the kernel of KDIR) and
+#                    what make install-user installs
+#   make install-user the library, headers, pkg-config file, program, man
+#                    pages, udev rule and sysusers entry: no kernel headers
+#   make uninstall   remove what either installed (same variables)
 #   make check       checkpatch and sparse on the module (developers)
+#
+# Variables: PREFIX (/usr/local), LIBDIR, INCLUDEDIR, BINDIR, MANDIR,
+# DESTDIR (a staging root: nothing then runs on the host, no depmod, no
+# ldconfig), KDIR (the kernel tree the module is built for), CC, CFLAGS,
+# CPPFLAGS, LDFLAGS (Debian's hardening flags reach every link), and
+# WERROR=1 (warnings are errors; what make test and make check use).
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 LIBDIR    ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+# udev, systemd-modules-load and systemd-sysusers read /usr/lib/X.d for a
+# distribution's files and /etc/X.d for the administrator's: a PREFIX=/usr
+# install is a package's, anything else a local one.
+SYSDIR    ?= $(if $(filter /usr,$(PREFIX)),/usr/lib,/etc)
+UDEVRULESDIR   ?= $(SYSDIR)/udev/rules.d
+MODULESLOADDIR ?= $(SYSDIR)/modules-load.d
+SYSUSERSDIR    ?= $(SYSDIR)/sysusers.d
 KDIR      ?= /lib/modules/$(shell uname -r)/build
 B         := build
 
 CC        ?= cc
+WERROR    ?= 0
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-             -Wno-unused-parameter -Werror
+             -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS    ?= -O2 -g
-CPPFLAGS  += -Iinclude/uapi -Ilib/include -D_GNU_SOURCE
+# The project's own preprocessor flags, kept apart from the user's CPPFLAGS
+# so that setting those on the command line adds to them.
+KUBUF_CPPFLAGS := -Iinclude/uapi -Ilib/include -D_GNU_SOURCE \
+             -DKUBUF_VERSION='"$(VERSION)"'
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
+# Every compile and link below: the project's flags, then the user's.
+COMPILE   := $(CC) $(KUBUF_CPPFLAGS) $(CPPFLAGS) $(WARN)
 
 LIB_SRC   := $(wildcard lib/src/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
@@ -54,67 +81,71 @@ HOST_BIN  += $(B)/host/test_ring-tsan $(B)/host/test_ring-plain
 
 all: userspace $(if $(wildcard $(KDIR)/Makefile),module,module-skip)
 
-userspace: $(B)/lib/libkubuf.a $(B)/lib/libkubuf.so $(B)/lib/kubuf.pc \
-           $(B)/kubuf $(GUEST_BIN) $(HOST_BIN)
+userspace: $(B)/lib/libkubuf.a $(B)/lib/libkubuf.so $(B)/kubuf \
+           $(GUEST_BIN) $(HOST_BIN)
+
+# Everything compiled depends on the flags it was compiled with: building
+# again with other CFLAGS, LDFLAGS or WERROR rebuilds it all.
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) WERROR=$(WERROR)
+$(B)/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+HDRS      += $(B)/flags
 
 # --- library -------------------------------------------------------------
 $(B)/lib/%.o: lib/src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
+	$(COMPILE) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(B)/lib/%.pic.o: lib/src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -fPIC -c -o $@ $<
+	$(COMPILE) $(CFLAGS) -fvisibility=hidden -fPIC -c -o $@ $<
 
 $(B)/lib/libkubuf.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/lib/libkubuf.so: $(LIB_PIC) lib/libkubuf.map
-	$(CC) -shared -Wl,-soname,libkubuf.so.1 \
-		-Wl,--version-script=lib/libkubuf.map -o $@ $(LIB_PIC)
-
-$(B)/lib/kubuf.pc: lib/kubuf.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libkubuf.so.1 \
+		-Wl,--version-script=lib/libkubuf.map $(LDFLAGS) -o $@ $(LIB_PIC)
 
 # --- the kubuf program ---------------------------------------------------
 $(B)/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(TOOL_SRC) $(B)/lib/libkubuf.a \
+	$(COMPILE) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_SRC) $(B)/lib/libkubuf.a \
 		-pthread
 
 # --- programs that run in the test guests: static, no dependencies --------
 $(B)/guest/%: tests/guest/%.c $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $< \
+	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -o $@ $< \
 		$(B)/lib/libkubuf.a -pthread
 
 # The fuzzer: a directory of files, one per area of operations.
 $(B)/guest/t_fuzz: $(FUZZ_SRC) $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $(FUZZ_SRC) \
+	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -o $@ $(FUZZ_SRC) \
 		$(B)/lib/libkubuf.a -pthread
 
 $(B)/guest/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -static -o $@ $(TOOL_SRC) \
+	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -o $@ $(TOOL_SRC) \
 		$(B)/lib/libkubuf.a -pthread
 
 # --- host unit tests: the library's sources, under ASan and UBSan ----------
 $(B)/host/%: tests/host/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/guest -O1 -g $(WARN) $(SAN) -o $@ $< \
+	$(COMPILE) -Itests/guest -O1 -g $(SAN) $(LDFLAGS) -o $@ $< \
 		$(LIB_SRC) -pthread
 
 # ThreadSanitizer checks the ring's barriers (at half the records: slower).
 $(B)/host/%-tsan: tests/host/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/guest -O1 -g $(WARN) -fsanitize=thread \
-		-DKUBUF_TEST_SCALE=50 -o $@ $< $(LIB_SRC) -pthread
+	$(COMPILE) -Itests/guest -O1 -g -fsanitize=thread \
+		-DKUBUF_TEST_SCALE=50 $(LDFLAGS) -o $@ $< $(LIB_SRC) -pthread
 
 # Uninstrumented and optimized: other timings, other interleavings.
 $(B)/host/%-plain: tests/host/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/guest -O2 -g $(WARN) -o $@ $< \
+	$(COMPILE) -Itests/guest -O2 -g $(LDFLAGS) -o $@ $< \
 		$(LIB_SRC) -pthread
 
 # --- the module ----------------------------------------------------------
@@ -130,15 +161,15 @@ setup:
 	bash scripts/setup.sh
 
 test: setup
-	$(MAKE) userspace
-	bash tests/vm/run.sh --host-tests $(B)/host --self-test
+	$(MAKE) userspace WERROR=1
+	bash tests/vm/run.sh --host-tests $(B)/host --install-tests --self-test
 
 test-debug: setup
-	$(MAKE) userspace
+	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --set debug
 
 test-storm: setup
-	$(MAKE) userspace
+	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --set storm
 
 # The time bound and the rest reach the fuzzer through the kernel
@@ -146,7 +177,7 @@ test-storm: setup
 SECONDS ?= 1800
 PROCS   ?= 4
 fuzz: setup
-	$(MAKE) userspace
+	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --lane $(or $(LANE),debug) --filter t_fuzz/fuzz \
 		--guest-env KUBUF_FUZZ_SECONDS=$(SECONDS) \
 		--guest-env KUBUF_FUZZ_PROCS=$(PROCS) \
@@ -155,12 +186,12 @@ fuzz: setup
 		--guest-timeout $$(($(SECONDS) + 900))
 
 demo: setup
-	$(MAKE) userspace
+	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --mode demo
 
 # `kubuf stream $(ARGS)` in a guest: by default a million records, checked.
 stream: setup
-	$(MAKE) userspace
+	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --lane $(or $(LANE),6.12) --run 'stream $(ARGS)' \
 		--guest-timeout 3600
 
@@ -169,22 +200,72 @@ check: setup
 	bash scripts/check.sh
 
 # --- installation ----------------------------------------------------------
-install: all
-	$(MAKE) -C kernel KDIR=$(KDIR) install
-	install -D -m 0644 include/uapi/linux/kubuf.h $(DESTDIR)$(PREFIX)/include/linux/kubuf.h
-	install -D -m 0644 include/uapi/linux/kubuf_ring.h $(DESTDIR)$(PREFIX)/include/linux/kubuf_ring.h
-	install -D -m 0644 lib/include/kubuf.h $(DESTDIR)$(PREFIX)/include/kubuf.h
-	install -D -m 0644 $(B)/lib/libkubuf.a $(DESTDIR)$(LIBDIR)/libkubuf.a
-	install -D -m 0755 $(B)/lib/libkubuf.so $(DESTDIR)$(LIBDIR)/libkubuf.so.1
+# What make install-user puts where, as MODE:SOURCE:DESTINATION (under
+# DESTDIR): the one list both install-user and uninstall read.
+MAN_PAGES  := $(wildcard man/*.[1-9])
+USER_FILES := \
+	0644:include/uapi/linux/kubuf.h:$(INCLUDEDIR)/linux/kubuf.h \
+	0644:include/uapi/linux/kubuf_ring.h:$(INCLUDEDIR)/linux/kubuf_ring.h \
+	0644:lib/include/kubuf.h:$(INCLUDEDIR)/kubuf.h \
+	0644:$(B)/lib/libkubuf.a:$(LIBDIR)/libkubuf.a \
+	0755:$(B)/lib/libkubuf.so:$(LIBDIR)/libkubuf.so.1 \
+	0644:$(B)/kubuf.pc:$(LIBDIR)/pkgconfig/kubuf.pc \
+	0755:$(B)/kubuf:$(BINDIR)/kubuf \
+	0644:packaging/70-kubuf.rules:$(UDEVRULESDIR)/70-kubuf.rules \
+	0644:packaging/kubuf-sysusers.conf:$(SYSUSERSDIR)/kubuf.conf \
+	$(foreach m,$(MAN_PAGES),0644:$m:$(MANDIR)/man$(subst .,,$(suffix $m))/$(notdir $m))
+MODULE_FILES := \
+	0644:packaging/kubuf-modules-load.conf:$(MODULESLOADDIR)/kubuf.conf
+field = $(word $1,$(subst :, ,$2))
+# $(call install_files,LIST)
+install_files = $(foreach f,$1,install -D -m $(call field,1,$f) \
+	$(call field,2,$f) $(DESTDIR)$(call field,3,$f) &&) :
+# $(call uninstall_files,LIST)
+uninstall_files = rm -f $(foreach f,$1,$(DESTDIR)$(call field,3,$f))
+# On the system itself, not in a staging root: make what was installed
+# take effect.
+on_system = $(if $(DESTDIR),@:,$1)
+
+# The library and the program alone, without the test programs.
+user: $(B)/lib/libkubuf.a $(B)/lib/libkubuf.so $(B)/kubuf
+
+# Made at install time, for the PREFIX and LIBDIR of the install.
+$(B)/kubuf.pc: lib/kubuf.pc.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: install-module install-user
+
+install-module: module
+	$(MAKE) -C kernel KDIR=$(KDIR) INSTALL_MOD_PATH=$(DESTDIR) install
+	$(call install_files,$(MODULE_FILES))
+
+install-user: user $(B)/kubuf.pc
+	$(call install_files,$(USER_FILES))
 	ln -sf libkubuf.so.1 $(DESTDIR)$(LIBDIR)/libkubuf.so
-	install -D -m 0644 $(B)/lib/kubuf.pc $(DESTDIR)$(LIBDIR)/pkgconfig/kubuf.pc
-	install -D -m 0755 $(B)/kubuf $(DESTDIR)$(PREFIX)/bin/kubuf
-	install -D -m 0644 packaging/70-kubuf.rules $(DESTDIR)/etc/udev/rules.d/70-kubuf.rules
-	-ldconfig
+	$(call on_system,ldconfig)
+	$(call on_system,! command -v systemd-sysusers > /dev/null || \
+		systemd-sysusers $(SYSUSERSDIR)/kubuf.conf)
+
+# The group stays: files and users may still name it.
+uninstall: uninstall-user $(if $(wildcard $(KDIR)/Makefile),uninstall-module)
+
+uninstall-module:
+	$(MAKE) -C kernel KDIR=$(KDIR) INSTALL_MOD_PATH=$(DESTDIR) uninstall
+	$(call uninstall_files,$(MODULE_FILES))
+
+uninstall-user:
+	$(call uninstall_files,$(USER_FILES))
+	rm -f $(DESTDIR)$(LIBDIR)/libkubuf.so
+	$(call on_system,ldconfig)
 
 clean:
 	rm -rf $(B)
-	-$(MAKE) -C kernel KDIR=$(KDIR) clean 2>/dev/null
+	$(MAKE) -C kernel clean
 
-.PHONY: all userspace module module-skip setup test test-debug test-storm \
-	fuzz demo stream check install clean
+FORCE:
+
+.PHONY: all userspace user module module-skip setup test test-debug \
+	test-storm fuzz demo stream check install install-module install-user \
+	uninstall uninstall-module uninstall-user clean FORCE

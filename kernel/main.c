@@ -434,3 +434,4 @@ module_exit(kubuf_exit);
 MODULE_DESCRIPTION("Memory shared between a driver and an application");
 MODULE_AUTHOR("The kubuf authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KUBUF_VERSION);

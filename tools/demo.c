@@ -141,15 +141,9 @@ int cmd_demo(int argc, char **argv)
 	struct kubuf *k;
 	int ret;
 
-	if (argc > 1) {
-		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-			printf("%s", demo_usage);
-			return 0;
-		}
-		fprintf(stderr, "kubuf: unknown argument '%s'\n%s", argv[1],
-			demo_usage);
-		return 2;
-	}
+	ret = parse_simple_opts(argc, argv, demo_usage, NULL);
+	if (ret)
+		return ret < 0 ? 2 : 0;
 
 	printf("== kubuf demo ==\n\n");
 	printf("Step 1. Open the device. The module keeps one state object\n"
@@ -197,7 +191,7 @@ int cmd_demo(int argc, char **argv)
 
 static int demo_fail(const char *what, int err)
 {
-	fprintf(stderr, "kubuf: %s failed: %s\n", what, strerror(-err));
+	report_error(what, err);
 	return 1;
 }
 

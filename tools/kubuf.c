@@ -6,10 +6,14 @@
  *   kubuf stat [--json]    the module's counters
  *   kubuf demo             a guided walk through what kubuf does
  *   kubuf stream [OPTIONS] the device streams records through a ring
+ *   kubuf --version        the program's version
  */
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "tool.h"
 
@@ -39,24 +43,67 @@ int open_dev(unsigned int flags, struct kubuf **k)
 	return ret;
 }
 
-/* Parses the only option of the query commands; 1 if --json was given. */
-static int parse_json_flag(int argc, char **argv, const char *usage, int *json)
+void report_error(const char *what, int err)
 {
-	int i;
+	struct rlimit rl;
 
-	*json = 0;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
+	fprintf(stderr, "kubuf: %s: %s\n", what, strerror(-err));
+	if (err != -ENOMEM || getrlimit(RLIMIT_MEMLOCK, &rl))
+		return;
+	/* The usual cause: pinned and DMA memory is charged to memlock. */
+	if (rl.rlim_cur == RLIM_INFINITY)
+		fprintf(stderr, "kubuf: no memory for it\n");
+	else
+		fprintf(stderr,
+			"kubuf: registered and DMA memory counts against RLIMIT_MEMLOCK,\n"
+			"       here %llu KiB (ulimit -l): raise it (ulimit -l, or a line\n"
+			"       \"@kubuf - memlock N\" for the kubuf group in\n"
+			"       /etc/security/limits.conf), run with CAP_IPC_LOCK, or use\n"
+			"       less memory (kubuf stream --ring-size)\n",
+			(unsigned long long)rl.rlim_cur >> 10);
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kubuf %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'kubuf %s --help' for its options.\n", cmd);
+	return -EINVAL;
+}
+
+int parse_simple_opts(int argc, char **argv, const char *usage, int *json)
+{
+	static const struct option json_opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct option *opts = json ? json_opts : json_opts + 1;
+	int c;
+
+	if (json)
+		*json = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
 			*json = 1;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			break;
+		case 'h':
 			printf("%s", usage);
 			return 1;
-		} else {
-			fprintf(stderr, "kubuf: unknown argument '%s'\n%s",
-				argv[i], usage);
-			return -EINVAL;
+		default:
+			return usage_error(argv[0], "unknown option '%s'",
+					   argv[optind - 1]);
 		}
 	}
+	if (optind < argc)
+		return usage_error(argv[0], "unexpected argument '%s'",
+				   argv[optind]);
 	return 0;
 }
 
@@ -142,7 +189,7 @@ static int cmd_info(int argc, char **argv)
 	struct kubuf *k;
 	int json, ret;
 
-	ret = parse_json_flag(argc, argv, info_usage, &json);
+	ret = parse_simple_opts(argc, argv, info_usage, &json);
 	if (ret)
 		return ret < 0 ? 2 : 0;
 	if (open_dev(KUBUF_OPEN_RDONLY, &k))
@@ -170,7 +217,7 @@ static int cmd_stat(int argc, char **argv)
 	struct kubuf *k;
 	int json, ret;
 
-	ret = parse_json_flag(argc, argv, stat_usage, &json);
+	ret = parse_simple_opts(argc, argv, stat_usage, &json);
 	if (ret)
 		return ret < 0 ? 2 : 0;
 	if (open_dev(KUBUF_OPEN_RDONLY, &k))
@@ -202,7 +249,8 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: kubuf [--device PATH] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: kubuf [--device PATH] COMMAND [ARGS]\n"
+		   "       kubuf --version\n\n"
 		   "Commands:\n");
 	for (i = 0; i < NR_CMDS; i++)
 		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].summary);
@@ -229,18 +277,44 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	size_t i;
+	int c;
 
-	argc--;
-	argv++;
-	if (argc >= 2 && !strcmp(argv[0], "--device")) {
-		dev_path = argv[1];
-		argc -= 2;
-		argv += 2;
+	/* "+": options up to the command; the rest are the command's. */
+	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dev_path = optarg;
+			break;
+		case 'V':
+			printf("kubuf %s\n", KUBUF_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "kubuf: %s needs a value\n\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		default:
+			fprintf(stderr, "kubuf: unknown option '%s'\n\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
 	}
-	if (argc < 1 || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
-		usage(argc < 1 ? stderr : stdout);
-		return argc < 1 ? 2 : 0;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
 	}
 	for (i = 0; i < NR_CMDS; i++)
 		if (!strcmp(argv[0], cmds[i].name))

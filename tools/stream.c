@@ -4,6 +4,7 @@
  * the program checks every one and counts what it cost.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -131,33 +132,47 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int opt_num(const char *name, const char *val, uint64_t *out)
+/* A number of option --@name in [@min, @max]; -EINVAL, said, if it is not. */
+static int opt_num(const char *name, const char *val, uint64_t min,
+		   uint64_t max, uint64_t *out)
 {
-	if (!val || kubuf_parse_size(val, out)) {
-		fprintf(stderr, "kubuf: %s needs a number\n%s", name,
-			stream_usage);
-		return -EINVAL;
-	}
+	int ret = kubuf_parse_size(val, out);
+
+	if (ret == -EINVAL)
+		return usage_error("stream",
+				   "--%s %s: not a number (digits, then K, M or G)",
+				   name, val);
+	if (ret || *out < min || *out > max)
+		return usage_error("stream",
+				   "--%s %s: out of range, %llu to %llu", name, val,
+				   (unsigned long long)min,
+				   (unsigned long long)max);
 	return 0;
 }
 
 /* 1 if --help was asked, 0, or -EINVAL. */
 static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} nums[] = {
-		{ "--size", offsetof(struct stream_opts, size) },
-		{ "--rate", offsetof(struct stream_opts, rate) },
-		{ "--count", offsetof(struct stream_opts, count) },
-		{ "--ring-size", offsetof(struct stream_opts, ring_size) },
-		{ "--wake-records", offsetof(struct stream_opts, wake_records) },
-		{ "--wake-usecs", offsetof(struct stream_opts, wake_usecs) },
+	/* In the order of opts[], which names them in messages. */
+	enum { SIZE = 256, RATE, COUNT, RING_SIZE, WAKE_RECORDS, WAKE_USECS,
+	       KIND, BUSY_POLL, LOSSLESS, JSON, QUIET };
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, SIZE },
+		{ "rate", required_argument, NULL, RATE },
+		{ "count", required_argument, NULL, COUNT },
+		{ "ring-size", required_argument, NULL, RING_SIZE },
+		{ "wake-records", required_argument, NULL, WAKE_RECORDS },
+		{ "wake-usecs", required_argument, NULL, WAKE_USECS },
+		{ "kind", required_argument, NULL, KIND },
+		{ "busy-poll", no_argument, NULL, BUSY_POLL },
+		{ "lossless", no_argument, NULL, LOSSLESS },
+		{ "json", no_argument, NULL, JSON },
+		{ "quiet", no_argument, NULL, QUIET },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
 	};
 	uint64_t rec, want;
-	int i;
-	size_t j;
+	int c, ret = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->size = 64;
@@ -166,53 +181,80 @@ static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
 	o->wake_records = 256;
 	o->wake_usecs = 100000;
 	o->kind = KUBUF_MEM_KBUF;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	optind = 0;
+	while (!ret && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		const char *name = opts[c >= SIZE && c <= QUIET ? c - SIZE : 0].name;
 
-		for (j = 0; j < sizeof(nums) / sizeof(nums[0]); j++)
-			if (!strcmp(a, nums[j].name))
-				break;
-		if (j < sizeof(nums) / sizeof(nums[0])) {
-			if (opt_num(a, argv[i + 1],
-				    (uint64_t *)((char *)o + nums[j].off)))
-				return -EINVAL;
-			if (!strcmp(a, "--ring-size"))
-				o->ring_size_set = 1;
-			i++;
-		} else if (!strcmp(a, "--kind") && i + 1 < argc) {
-			i++;
-			if (!strcmp(argv[i], "ubuf")) {
+		switch (c) {
+		case SIZE:
+			ret = opt_num(name, optarg, 0, KUBUF_STREAM_MAX_REC,
+				      &o->size);
+			break;
+		case RATE:
+			ret = opt_num(name, optarg, 0, KUBUF_STREAM_MAX_RATE,
+				      &o->rate);
+			break;
+		case COUNT:
+			ret = opt_num(name, optarg, 0, UINT64_MAX, &o->count);
+			break;
+		case RING_SIZE:
+			ret = opt_num(name, optarg, KUBUF_RING_MIN_DATA,
+				      KUBUF_RING_MAX_DATA, &o->ring_size);
+			if (!ret && (o->ring_size & (o->ring_size - 1)))
+				ret = usage_error("stream",
+						  "--ring-size %s: not a power of two",
+						  optarg);
+			o->ring_size_set = 1;
+			break;
+		case WAKE_RECORDS:
+			ret = opt_num(name, optarg, 1, UINT32_MAX,
+				      &o->wake_records);
+			break;
+		case WAKE_USECS:
+			ret = opt_num(name, optarg, 0, UINT32_MAX,
+				      &o->wake_usecs);
+			break;
+		case KIND:
+			if (!strcmp(optarg, "ubuf"))
 				o->kind = KUBUF_MEM_UBUF;
-			} else if (!strcmp(argv[i], "kbuf")) {
+			else if (!strcmp(optarg, "kbuf"))
 				o->kind = KUBUF_MEM_KBUF;
-			} else {
-				fprintf(stderr, "kubuf: --kind is ubuf or kbuf\n");
-				return -EINVAL;
-			}
-		} else if (!strcmp(a, "--busy-poll")) {
+			else
+				ret = usage_error("stream",
+						  "--kind %s: ubuf or kbuf", optarg);
+			break;
+		case BUSY_POLL:
 			o->busy_poll = 1;
-		} else if (!strcmp(a, "--lossless")) {
+			break;
+		case LOSSLESS:
 			o->lossless = 1;
-		} else if (!strcmp(a, "--json")) {
+			break;
+		case JSON:
 			o->json = 1;
-		} else if (!strcmp(a, "--quiet")) {
+			break;
+		case QUIET:
 			o->quiet = 1;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			break;
+		case 'h':
 			printf("%s", stream_usage);
 			return 1;
-		} else {
-			fprintf(stderr, "kubuf: unknown argument '%s'\n%s", a,
-				stream_usage);
-			return -EINVAL;
+		case ':':
+			ret = usage_error("stream",
+					  "%s needs a value", argv[optind - 1]);
+			break;
+		default:
+			ret = usage_error("stream",
+					  "unknown option '%s'", argv[optind - 1]);
+			break;
 		}
 	}
+	if (ret)
+		return ret;
+	if (optind < argc)
+		return usage_error("stream", "unexpected argument '%s'",
+				   argv[optind]);
 	if (!o->rate)
 		o->lossless = 1;
-	if (o->size > KUBUF_STREAM_MAX_REC || o->wake_records > UINT32_MAX ||
-	    o->wake_usecs > UINT32_MAX || !o->wake_records) {
-		fprintf(stderr, "kubuf: --size, --wake-records or --wake-usecs out of range\n");
-		return -EINVAL;
-	}
 	/*
 	 * Unless the caller said otherwise: room for two batches, so the
 	 * device fills one while the program takes the other, and for 4
@@ -225,13 +267,6 @@ static int parse_stream_opts(int argc, char **argv, struct stream_opts *o)
 		want = STREAM_RING_DEFAULT_MAX;
 	while (!o->ring_size_set && o->ring_size < want)
 		o->ring_size *= 2;
-	if (o->ring_size < KUBUF_RING_MIN_DATA ||
-	    o->ring_size > KUBUF_RING_MAX_DATA ||
-	    (o->ring_size & (o->ring_size - 1))) {
-		fprintf(stderr, "kubuf: --ring-size must be a power of two from %u to %u\n",
-			KUBUF_RING_MIN_DATA, KUBUF_RING_MAX_DATA);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -451,7 +486,7 @@ int cmd_stream(int argc, char **argv)
 	ret = ring_mem_new(k, s.o.kind, KUBUF_RING_CTL_SIZE + s.o.ring_size,
 			   &m);
 	if (ret) {
-		fprintf(stderr, "kubuf: ring memory: %s\n", strerror(-ret));
+		report_error("ring memory", ret);
 		goto out_close;
 	}
 	s.own_syscalls = 3;	/* open, and two to make the memory */

@@ -9,6 +9,17 @@
 
 extern const char *dev_path;	/* --device, NULL for /dev/kubuf */
 
+/* "kubuf: @what: strerror", and for -ENOMEM what RLIMIT_MEMLOCK has to do with it. */
+void report_error(const char *what, int err);
+/* "kubuf CMD: message" and where its options are, on stderr; -EINVAL. */
+__attribute__((format(printf, 2, 3)))
+int usage_error(const char *cmd, const char *fmt, ...);
+/*
+ * A command's options when they are only --help and, with @json, --json:
+ * 1 when --help was shown, 0, or -EINVAL (said on stderr).
+ */
+int parse_simple_opts(int argc, char **argv, const char *usage, int *json);
+
 /* Open the device, saying why on stderr when it fails; 0 or -errno. */
 int open_dev(unsigned int flags, struct kubuf **k);
 void print_info(const struct kubuf_info *in, int json);

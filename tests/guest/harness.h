@@ -6,7 +6,8 @@
  * runner lists them (`prog --list`) and runs each in a process of its own
  * (`prog --run name`), so that after every case it can check the kernel
  * log and the module's counters. Run without arguments, a program runs
- * all its cases, each in a forked child, which is handy by hand.
+ * all its cases, each in a forked child, and reports TAP with its plan
+ * (`prove` runs the host tests so); handy by hand too.
  *
  * Exit status of a case: 0 passed, 1 failed, 77 skipped (with a reason).
  * An assertion that fails prints file, line, the expression and errno,
@@ -492,6 +493,7 @@ static inline int kt_main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [--list | --run CASE]\n", argv[0]);
 		return 2;
 	}
+	printf("1..%d\n", (int)(__stop_kt_cases - __start_kt_cases));
 	for (c = __start_kt_cases; c < __stop_kt_cases; c++) {
 		int status;
 		pid_t pid;

@@ -20,6 +20,8 @@
 #                           main; "debug" is the debug kernel's)
 #   --filter GLOB           run only guest cases matching "prog/case"
 #   --host-tests DIR        also run the host unit tests found in DIR
+#   --install-tests         also check make install, install-user and
+#                           uninstall on the host (tests/install/run.sh)
 #   --self-test             also check the runner itself (timeout, log check)
 #   --guest-timeout SECONDS hard limit per guest boot (default 1500)
 #   --test-timeout SECONDS  limit per test case inside the guest (default 120)
@@ -47,6 +49,7 @@ set=main
 guest_env=
 filter='*'
 host_tests=
+install_tests=0
 self_test=0
 guest_timeout=1500
 test_timeout=120
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
 		guest_env="$guest_env $2"; shift ;;
 	--filter) filter=$2; shift ;;
 	--host-tests) host_tests=$2; shift ;;
+	--install-tests) install_tests=1 ;;
 	--self-test) self_test=1 ;;
 	--guest-timeout) guest_timeout=$2; shift ;;
 	--test-timeout) test_timeout=$2; shift ;;
@@ -199,6 +203,7 @@ build_module() {
 	[ -d "$hdr" ] || { echo "no kernel tree at $hdr" > "$log"; return 1; }
 	cp -a "$module_src"/. "$dir/kernel/"
 	cp -a "$root/include"/. "$dir/include/"
+	cp "$root/Makefile" "$dir/"	# VERSION, for MODULE_VERSION
 	if ! make -C "$hdr" M="$dir/kernel" W=1 modules > "$log" 2>&1; then
 		return 1
 	fi
@@ -347,6 +352,19 @@ run_host_tests() {
 		"$([ "$failed" -eq 0 ] && echo ok || echo FAILED)"
 }
 
+# The install as users and packagers do it: a few seconds, on the host.
+run_install_tests() {
+	local log=$out/install.log passed failed
+	echo "== install: make install, install-user, uninstall (DESTDIR)"
+	bash "$root/tests/install/run.sh" > "$log" 2>&1
+	sed 's/^/   [install] /' "$log" | grep -E '^   \[install\] (ok|not ok|#)' || true
+	passed=$(grep -c '^ok ' "$log")
+	failed=$(grep -c '^not ok ' "$log")
+	grep -q '^1\.\.' "$log" || failed=$((failed + 1))
+	record install "$(uname -m) host" "$passed" "$failed" \
+		"$([ "$failed" -eq 0 ] && echo ok || echo FAILED)"
+}
+
 # --- the runner's own checks ------------------------------------------------
 
 # A guest that never powers off must fail within the timeout, and a
@@ -405,6 +423,7 @@ done
 [ -x "$bin/kcheck" ] || die "no guest programs in $bin: run make"
 
 [ -n "$host_tests" ] && run_host_tests
+[ "$install_tests" = 1 ] && run_install_tests
 [ "$self_test" = 1 ] && run_self_test
 for l in "${lanes[@]}"; do
 	run_lane "$l"
@@ -417,7 +436,7 @@ total_pass=0
 total_fail=0
 while IFS=$'\t' read -r lane krel p f note secs; do
 	acc=${accel:-tcg}
-	case "$lane" in host|runner) acc=- ;; esac
+	case "$lane" in host|runner|install) acc=- ;; esac
 	gt=-
 	[ -n "$secs" ] && gt=$(printf '%dm%02ds' $((secs / 60)) $((secs % 60)))
 	[ "$mode" = test ] && printf '%-10s %-28s %5s %7s %7s %6s  %s\n' \
@@ -436,6 +455,7 @@ if [ "$mode" = test ] && [ "$total_fail" -gt 0 ]; then
 		echo "-- $lane: $note"
 		t=$out/$lane/tap
 		[ "$lane" = host ] && t=$out/host.log
+		[ "$lane" = install ] && t=$out/install.log
 		[ -f "$t" ] || continue
 		awk '/^not ok /{p=1; k=0; print; next}
 		     p && /^#   / && k < 25 {print; k++; next}
