@@ -187,10 +187,14 @@ KT_CASE(stream_rate_range)
 
 /*
  * Defect: a dropping stream far behind its rate dropped one record per
- * loop, holding the ring's lock, without rescheduling, and never caught
- * up: a CPU locked for good (a soft lockup; the whole guest hung). At
- * the highest rate, into a ring nobody reads, for seconds: the other
- * CPU's tasks and this one's get on, and STOP is prompt.
+ * loop, holding the ring's lock, without rescheduling. Where a record
+ * costs more than 1/rate to drop, each burst is longer than the last:
+ * at 1e12 records/s a CPU was locked for good (a soft lockup; the whole
+ * guest hung), and even at the highest rate now allowed, under
+ * emulation, STOP waited seconds for the burst to end. At that rate,
+ * into a ring nobody reads, for seconds: the other CPU's tasks and this
+ * one's get on, and STOP, which waits only for the burst in progress (64
+ * records at most), is prompt.
  */
 KT_CASE(stream_dropping_at_max_rate)
 {
@@ -205,7 +209,7 @@ KT_CASE(stream_dropping_at_max_rate)
 	ring = ring_attach(fd, &m, 0, KUBUF_RING_TO_APP, 4096, 0);
 	watchdog_start(&w);
 	KT_OK(stream(fd, ring, KUBUF_STREAM_MAX_RATE, 0, 0));
-	kt_msleep(3000);
+	kt_msleep(5000);
 	q = ring_query(fd, ring);
 	stop_s = timed_stop(fd, ring);
 	worst = watchdog_stop(&w);
@@ -214,9 +218,10 @@ KT_CASE(stream_dropping_at_max_rate)
 		stop_s, worst);
 	KT_ASSERT_EQ(q.stream, KUBUF_STREAM_RUNNING);
 	KT_ASSERT(q.records > 0);
-	/* Three seconds at 1e8 records/s: most of them dropped. */
+	/* Five seconds at 1e8 records/s: most of them dropped. */
 	KT_ASSERT(q.dropped > 1000000);
-	KT_ASSERT(stop_s < 5);
+	/* Microseconds of work; a second is room for any emulator. */
+	KT_ASSERT(stop_s < 1);
 	KT_ASSERT(worst < 5);
 	close(fd);
 }
