@@ -136,19 +136,40 @@ static int ex_take(int what)
 	return 0;	/* never refused: no limit */
 }
 
-/* Root forks, and the child runs: seconds it took, or -1. */
+/*
+ * Root makes a process, and it runs: seconds it took, or -1 with errno
+ * set. With vfork(), which shares this worker's memory: a fork() of a
+ * fuzz worker must copy its pinned private pages, and fails with ENOMEM
+ * whenever the hugetlb pool or memory cannot hold the copies, which says
+ * nothing of the module. What must never happen is that no process can
+ * be made at all (tasks, pids) while a user holds everything it may.
+ * A failure for a moment is tried again, for up to two seconds.
+ */
 static double ex_root_forks(void)
 {
 	double t0 = kt_now();
-	int status;
-	pid_t pid = fork();
+	int status, tries;
+	pid_t pid, r;
 
-	if (pid < 0)
-		return -1;
+	for (tries = 0; ; tries++) {
+		pid = vfork();
+		if (pid >= 0)
+			break;
+		if (tries == 20)
+			return -1;
+		kt_msleep(100);
+	}
 	if (!pid)
 		_exit(0);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	do
+		r = waitpid(pid, &status, 0);
+	while (r < 0 && errno == EINTR);
+	if (r != pid)
 		return -1;
+	if (!WIFEXITED(status)) {
+		errno = ECHILD;
+		return -1;
+	}
 	return kt_now() - t0;
 }
 
@@ -184,6 +205,7 @@ void op_exhaust(int op)
 	struct pollfd pfd;
 	double fork_s, cmd_s;
 	pid_t pid, parent = getpid();
+	int fork_err;
 
 	/* Every user may open the device while the fuzzer runs. */
 	chmod("/dev/" KUBUF_DEVICE_NAME, 0666);
@@ -228,6 +250,7 @@ void op_exhaust(int op)
 
 	/* At the limit now: the machine is still everyone's. */
 	fork_s = ex_root_forks();
+	fork_err = errno;
 	cmd_s = ex_other_user_cmd();
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
@@ -238,8 +261,8 @@ void op_exhaust(int op)
 		fuzz_fail("exhaust: uid %u taking %s stopped with errno %d, not its limit's",
 			  uid, ex_names[what], err);
 	if (fork_s < 0 || fork_s > EX_DEADLINE)
-		fuzz_fail("exhaust: with uid %u at its limit of %s, root's fork took %.3f s",
-			  uid, ex_names[what], fork_s);
+		fuzz_fail("exhaust: with uid %u at its limit of %s, root's fork took %.3f s (errno %d)",
+			  uid, ex_names[what], fork_s, fork_s < 0 ? fork_err : 0);
 	if (cmd_s < 0 || cmd_s > EX_DEADLINE)
 		fuzz_fail("exhaust: with uid %u at its limit of %s, another user's command took %.3f s",
 			  uid, ex_names[what], cmd_s);
