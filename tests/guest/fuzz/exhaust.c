@@ -145,6 +145,15 @@ static int ex_take(int what)
  * be made at all (tasks, pids) while a user holds everything it may.
  * A failure for a moment is tried again, for up to two seconds.
  */
+static __attribute__((noinline)) pid_t ex_vfork_exit(void)
+{
+	pid_t pid = vfork();
+
+	if (!pid)
+		_exit(0);
+	return pid;
+}
+
 static double ex_root_forks(void)
 {
 	double t0 = kt_now();
@@ -152,15 +161,13 @@ static double ex_root_forks(void)
 	pid_t pid, r;
 
 	for (tries = 0; ; tries++) {
-		pid = vfork();
+		pid = ex_vfork_exit();
 		if (pid >= 0)
 			break;
 		if (tries == 20)
 			return -1;
 		kt_msleep(100);
 	}
-	if (!pid)
-		_exit(0);
 	do
 		r = waitpid(pid, &status, 0);
 	while (r < 0 && errno == EINTR);
