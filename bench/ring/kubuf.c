@@ -53,7 +53,7 @@ static void broken(struct kubuf_ring_view *v, const char *side)
 }
 
 /* Up to @n records; returns how many went in. */
-static inline unsigned int kubuf_produce_some(struct job *j,
+BENCH_STEP unsigned int kubuf_produce_some(struct job *j,
 					      struct kubuf_ring_view *v,
 					      uint64_t *seq, unsigned int n)
 {
@@ -78,7 +78,7 @@ static inline unsigned int kubuf_produce_some(struct job *j,
 }
 
 /* Up to @n records; returns how many came out. */
-static inline unsigned int kubuf_consume_some(struct job *j,
+BENCH_STEP unsigned int kubuf_consume_some(struct job *j,
 					      struct kubuf_ring_view *v,
 					      uint64_t *seq, unsigned int n)
 {
