@@ -25,6 +25,11 @@
 #                    pages, udev rule and sysusers entry: no kernel headers
 #   make uninstall   remove what either installed (same variables)
 #   make check       checkpatch and sparse on the module (developers)
+#   make bench-ring  the ring alone, natively, against ck_ring and DPDK's
+#                    rte_ring: two threads, memcpy, callgrind (a few
+#                    minutes); writes bench/results/ring.{md,json}
+#   make bench-quick the same at small counts (under a minute), so that
+#                    the benchmark cannot rot
 #
 # Variables: PREFIX (/usr/local), LIBDIR, INCLUDEDIR, BINDIR, MANDIR,
 # DESTDIR (a staging root: nothing then runs on the host, no depmod, no
@@ -260,6 +265,34 @@ uninstall-user:
 	rm -f $(DESTDIR)$(LIBDIR)/libkubuf.so
 	$(call on_system,ldconfig)
 
+# --- benchmarks (bench/README.md) ------------------------------------------
+# The peers come from Debian; valgrind gives the instruction counts.
+BENCH_PKGS := libck-dev libdpdk-dev valgrind pkg-config
+BENCH_RING_SRC := $(filter-out bench/ring/rte.c,$(wildcard bench/ring/*.c))
+BENCH_RING_HDR := $(wildcard bench/ring/*.h) include/uapi/linux/kubuf_ring.h \
+             $(B)/flags
+BENCH_RESULTS ?= bench/results
+
+# DPDK's flags (its -march among them) reach only the file that uses it.
+$(B)/bench/rte.o: bench/ring/rte.c $(BENCH_RING_HDR)
+	@mkdir -p $(@D)
+	$(COMPILE) $(CFLAGS) -O2 $$(pkg-config --cflags libdpdk) -c -o $@ $<
+
+$(B)/bench/ringbench: $(BENCH_RING_SRC) $(B)/bench/rte.o $(BENCH_RING_HDR)
+	$(COMPILE) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $(BENCH_RING_SRC) \
+		$(B)/bench/rte.o -lrte_ring -lrte_eal -pthread
+
+bench-setup:
+	bash scripts/setup.sh $(BENCH_PKGS)
+
+bench-ring: bench-setup
+	$(MAKE) $(B)/bench/ringbench
+	$(B)/bench/ringbench --out $(BENCH_RESULTS)
+
+bench-quick: bench-setup
+	$(MAKE) $(B)/bench/ringbench WERROR=1
+	$(B)/bench/ringbench --quick --out $(BENCH_RESULTS)
+
 clean:
 	rm -rf $(B)
 	$(MAKE) -C kernel clean
@@ -268,4 +301,5 @@ FORCE:
 
 .PHONY: all userspace user module module-skip setup test test-debug \
 	test-storm fuzz demo stream check install install-module install-user \
-	uninstall uninstall-module uninstall-user clean FORCE
+	uninstall uninstall-module uninstall-user bench-setup bench-ring \
+	bench-quick clean FORCE

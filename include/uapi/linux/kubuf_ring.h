@@ -337,11 +337,19 @@ static __inline__ void *kubuf_ring_prod_reserve(struct kubuf_ring_view *v,
 	struct kubuf_rec *r;
 	long long space;
 
-	if (need > v->size)
+	if (need > v->size || v->err)
 		return (void *)0;
-	space = kubuf_ring_prod_space(v);
-	if (space < 0 || (__u64)space < pad)
-		return (void *)0;
+	/*
+	 * The tail checked last is enough when it shows room: the consumer
+	 * only ever releases more. Read tail again (pair (2)) only when it
+	 * does not, so a record costs no load of the consumer's line.
+	 */
+	space = (long long)(v->size - (at - v->peer));
+	if ((__u64)space < pad + need) {
+		space = kubuf_ring_prod_space(v);
+		if (space < 0 || (__u64)space < pad)
+			return (void *)0;
+	}
 	if (pad) {
 		r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
 		r->len = (__u32)(pad - sizeof(*r));
