@@ -11,7 +11,7 @@
  *
  *   struct file --private_data--> kubuf_file --ubufs--> kubuf_ubuf (pins)
  *        ^                         |    ^   \--kbufs--> kubuf_kbuf (pages)
- *        |                         |    |   \--rings--> kubuf_ring (thread)
+ *        |                         |    |   \--rings--> kubuf_ring (work)
  *      VMA (vm_file)            notify  +-- kubuf_cmd -----+ (device work)
  *
  * One kubuf_file per open file description, created by open(). release()
