@@ -20,6 +20,7 @@
  * fewer when the guest's memory says so) change the size.
  */
 #include <sys/eventfd.h>
+#include <ucontext.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -75,6 +76,42 @@ static void worker_fail(const char *fmt, ...)
 			 "worker %d: %s (errno %d: %s)", getpid(), msg, errno,
 			 strerror(errno));
 	_exit(1);
+}
+
+/*
+ * A worker that crashes says where, and what its stack held there, before
+ * it dies of the signal: a word of the module's patterns (0x11, 0x22, the
+ * device's) where a return address should be would mean memory written
+ * after the module let go of it. Not async-signal-safe, and need not be:
+ * the process is dying.
+ */
+static void worker_crash(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	unsigned long long ip = uc->uc_mcontext.gregs[REG_RIP];
+	unsigned long long sp = uc->uc_mcontext.gregs[REG_RSP];
+
+	if (!stats->failure[0])
+		snprintf(stats->failure, sizeof(stats->failure),
+			 "worker %d: signal %d (%s) at ip %#llx, sp %#llx: [sp] %#llx, [sp+8] %#llx, fault address %p",
+			 getpid(), sig, strsignal(sig), ip, sp,
+			 ((unsigned long long *)sp)[0],
+			 ((unsigned long long *)sp)[1], si->si_addr);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void worker_crash_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = worker_crash;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 /*
@@ -298,6 +335,7 @@ static void worker(uint64_t seed, bool memcg, const char *cg_procs)
 	int i;
 
 	rng = seed;
+	worker_crash_handlers();
 	kt_storm_child();
 	setpgid(0, 0);
 	setpriority(PRIO_PROCESS, 0, 0);
