@@ -141,6 +141,7 @@ struct region {
 	size_t res_len;
 	int prot;
 	bool touchable;		/* the fuzzer may read and write it */
+	bool huge_given_back;	/* hugetlb, a page given back: never again */
 	bool dontfork;
 	int fd;			/* memfd / file, or -1 */
 };

@@ -376,6 +376,17 @@ void op_madvise(int op)
 	if (m && (a == MADV_DONTNEED || a == MADV_PAGEOUT || a == MADV_COLD ||
 		  a == MADV_FREE || a == MADV_REMOVE))
 		m->zapped = true;
+	/*
+	 * A private hugetlb page given back is not reserved again: touching
+	 * it later needs a free huge page, and raises SIGBUS when the pool
+	 * (which forked copies of pinned pages also draw on) is empty.
+	 */
+	if (r && r->kind == R_HUGETLB &&
+	    (a == MADV_DONTNEED || a == MADV_FREE || a == MADV_REMOVE ||
+	     a == MADV_PAGEOUT)) {
+		r->touchable = false;
+		r->huge_given_back = true;
+	}
 	if (a == MADV_DONTFORK || a == MADV_DOFORK) {
 		if (m)
 			m->dontfork = a == MADV_DONTFORK;

@@ -116,6 +116,7 @@ static struct region *region_new(void)
 	r->len = len;
 	r->prot = prot;
 	r->touchable = true;
+	r->huge_given_back = false;
 	r->dontfork = false;
 	r->fd = fd;
 	switch (kind) {
@@ -216,7 +217,8 @@ void op_region(int op)
 		if (ret == 0) {
 			r->prot = prot;
 			r->touchable = (prot & PROT_READ) &&
-				       !(me.depth && r->kind == R_HUGETLB);
+				       !(me.depth && r->kind == R_HUGETLB) &&
+				       !r->huge_given_back;
 		}
 		return;
 	case 3:
