@@ -418,6 +418,24 @@ static inline void kt_note(const char *fmt, ...)
 }
 
 /*
+ * Call @fn when this process crashes (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+ * SIGABRT), once: it reports what it can, then raises the signal again
+ * (the action is back to the default by then) so the process dies of it.
+ */
+static inline void kt_on_crash(void (*fn)(int sig, siginfo_t *si, void *uc))
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/*
  * The signal storm. A restartable system call must come through a
  * handled signal as if nothing happened; one that fails with EINTR
  * instead is either a test that must retry (poll, nanosleep and a few

@@ -101,19 +101,6 @@ static void worker_crash(int sig, siginfo_t *si, void *ucv)
 	raise(sig);
 }
 
-static void worker_crash_handlers(void)
-{
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL };
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = worker_crash;
-	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
-
 /*
  * The call failed with neither of the errnos resources explain: no
  * memory, a file's limit, or one of the user's limits (hundreds of root's
@@ -335,7 +322,7 @@ static void worker(uint64_t seed, bool memcg, const char *cg_procs)
 	int i;
 
 	rng = seed;
-	worker_crash_handlers();
+	kt_on_crash(worker_crash);
 	kt_storm_child();
 	setpgid(0, 0);
 	setpriority(PRIO_PROCESS, 0, 0);

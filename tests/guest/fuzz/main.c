@@ -243,15 +243,7 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 
 static void crash_handlers(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = crash_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	kt_on_crash(crash_handler);
 	signal(SIGPIPE, SIG_IGN);
 }
 
