@@ -94,7 +94,7 @@ static int demo_kbuf(void)
 	       (void *)p, p[0]);
 
 	printf("\nStep 3. The device writes a pattern into the buffer from its\n"
-	       "own thread (KUBUF_IOC_DEV_CMD, FILL, NOWAIT); the application\n"
+	       "own workers (KUBUF_IOC_DEV_CMD, FILL, NOWAIT); the application\n"
 	       "waits for the DONE event and checks every byte.\n\n");
 	ret = demo_kbuf_fill(k, id, len, seed);
 	if (ret)
@@ -238,7 +238,7 @@ static int demo_technique1(struct kubuf *k)
 	if (ret)
 		return demo_fail("device FILL", ret);
 	printf("1d. The device writes a pattern into it from its own kernel\n"
-	       "    thread, not from the application's system call.\n");
+	       "    workers, not from the application's system call.\n");
 	printf("1e. The application reads it directly: first bytes"
 	       " %02x %02x %02x %02x, whole buffer %s.\n",
 	       buf[0], buf[1], buf[2], buf[3],
@@ -563,7 +563,7 @@ static int demo_commands(void)
 	       kicks ? "the device was asleep: one kick (KUBUF_IOC_RING_KICK)"
 		     : "the device was awake: no system call");
 
-	printf("\nStep 3. The device runs them in order from its own thread and\n"
+	printf("\nStep 3. The device runs them in order from its own workers and\n"
 	       "answers in the reply ring; the application checks each answer.\n\n");
 	ret = demo_wait_done(reply, &dd, 3);
 	if (ret)
