@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Developers' static checks of the module, for every kernel of the matrix:
+# Developers' static checks of the modules (the core, the simulated device,
+# the test client and the driver guide's sample), for every kernel of the
+# matrix:
 # checkpatch.pl --strict (from Debian's linux-source package, used where it
 # is installed, never copied here) and sparse (make C=2). Any finding fails.
 set -uo pipefail
@@ -29,7 +31,8 @@ command -v sparse > /dev/null || bash "$root/scripts/setup.sh" sparse
 
 echo "== checkpatch --strict"
 cp=(perl "$src" --strict --no-tree --terse --show-types --no-signoff -f)
-for f in $(cd "$root" && git ls-files "kernel/*.[ch]" "include/uapi/linux/*.h" | sed "s|^|$root/|"); do
+for f in $(cd "$root" && git ls-files "kernel/*.[ch]" "include/uapi/linux/*.h" \
+	"include/kubuf/*.h" "tests/kmod/*.[ch]" "samples/*.[ch]" | sed "s|^|$root/|"); do
 	case "${f##*/}" in
 	# compat.h exists to hold the version tests checkpatch dislikes.
 	compat.h) "${cp[@]}" --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON "$f" ;;
@@ -46,9 +49,16 @@ while read -r lane image headers _; do
 	seen="$seen $krel"
 	echo "== sparse (C=2) and W=1 against $krel"
 	mkdir -p "$out/$krel"
-	cp -a "$root/kernel" "$root/include" "$out/$krel/"
+	mkdir -p "$out/$krel/tests"
+	cp -a "$root/kernel" "$root/include" "$root/samples" "$out/$krel/"
+	cp -a "$root/tests/kmod" "$out/$krel/tests/"
 	make -C "/usr/src/linux-headers-$krel" M="$out/$krel/kernel" W=1 C=2 \
 		modules > "$out/$krel.log" 2>&1 || fail=1
+	for m in tests/kmod samples; do
+		make -C "/usr/src/linux-headers-$krel" M="$out/$krel/$m" W=1 \
+			C=2 KBUILD_EXTRA_SYMBOLS="$out/$krel/kernel/Module.symvers" \
+			modules >> "$out/$krel.log" 2>&1 || fail=1
+	done
 	if grep -E 'warning|error' "$out/$krel.log"; then
 		fail=1
 	fi

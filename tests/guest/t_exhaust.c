@@ -25,7 +25,7 @@
 
 #define PG		4096UL
 #define NOBODY		65534
-#define PARAMS		"/sys/module/kubuf/parameters/"
+#define PARAMS		"/sys/module/kubuf_core/parameters/"
 
 static struct kubuf_info info(void)
 {

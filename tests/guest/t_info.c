@@ -45,7 +45,7 @@ static unsigned long param(const char *name)
 {
 	char path[128], buf[32];
 
-	snprintf(path, sizeof(path), "/sys/module/kubuf/parameters/%s", name);
+	snprintf(path, sizeof(path), "/sys/module/kubuf_core/parameters/%s", name);
 	KT_OK(kt_read_file(path, buf, sizeof(buf)));
 	return strtoul(buf, NULL, 10);
 }
@@ -68,12 +68,12 @@ KT_CASE(info_user_limits)
 		  in.user_cmds >= 1 && in.user_kbuf_pages >= 1);
 
 	/* Root changes one: the next call says so. */
-	KT_OK(kt_read_file("/sys/module/kubuf/parameters/max_user_rings", old,
+	KT_OK(kt_read_file("/sys/module/kubuf_core/parameters/max_user_rings", old,
 			   sizeof(old)));
-	KT_OK(kt_write_file("/sys/module/kubuf/parameters/max_user_rings", "3"));
+	KT_OK(kt_write_file("/sys/module/kubuf_core/parameters/max_user_rings", "3"));
 	KT_OK(ioctl(fd, KUBUF_IOC_GET_INFO, &in));
 	KT_ASSERT_EQ(in.user_rings, 3);
-	KT_OK(kt_write_file("/sys/module/kubuf/parameters/max_user_rings", old));
+	KT_OK(kt_write_file("/sys/module/kubuf_core/parameters/max_user_rings", old));
 	close(fd);
 }
 

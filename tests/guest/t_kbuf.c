@@ -803,7 +803,7 @@ KT_CASE(fork_child_exit_frees)
 static long module_refcnt(void)
 {
 	char buf[32] = "";
-	int fd = KT_OK(open("/sys/module/kubuf/refcnt", O_RDONLY | O_CLOEXEC));
+	int fd = KT_OK(open("/sys/module/kubuf_core/refcnt", O_RDONLY | O_CLOEXEC));
 
 	KT_OK(read(fd, buf, sizeof(buf) - 1));
 	close(fd);

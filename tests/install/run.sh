@@ -131,7 +131,9 @@ if [ -n "$kdir" ]; then
 		LDFLAGS="-Wl,-z,relro -Wl,-z,now"
 	check "every file installed" has_files "$x" "${user_files[@]}" \
 		usr/lib/modules-load.d/kubuf.conf
-	check "the module under lib/modules/$krel/updates" \
+	check "the modules under lib/modules/$krel/updates" \
+		compgen -G "$x/lib/modules/$krel/updates/kubuf_core.ko*"
+	check "the simulated device's module too" \
 		compgen -G "$x/lib/modules/$krel/updates/kubuf.ko*"
 	check "LDFLAGS reach the links" bind_now "$x"
 	check "an example builds with pkg-config and runs" example "$x"

@@ -195,30 +195,45 @@ pick_accel() {
 
 # --- building ------------------------------------------------------------
 
-# build_module KDIR DIR: kubuf.ko against the kernel tree KDIR into DIR;
-# 0 if clean.
+# build_module KDIR DIR: the modules against the kernel tree KDIR into
+# DIR: kubuf_core.ko and kubuf.ko (kernel/), the test client
+# kubuf_test.ko (tests/kmod/) and the driver guide's sample (samples/,
+# built so that it cannot rot; never loaded). 0 if all are clean (W=1).
 build_module() {
-	local hdr=$1 dir=$2 log=$2/build.log
-	mkdir -p "$dir/kernel" "$dir/include"
+	local hdr=$1 dir=$2 log=$2/build.log m
+	rm -rf "$dir/kernel" "$dir/tests" "$dir/samples"
+	mkdir -p "$dir/kernel" "$dir/include" "$dir/tests/kmod" "$dir/samples"
 	[ -d "$hdr" ] || { echo "no kernel tree at $hdr" > "$log"; return 1; }
 	cp -a "$module_src"/. "$dir/kernel/"
 	cp -a "$root/include"/. "$dir/include/"
+	cp -a "$root/tests/kmod"/. "$dir/tests/kmod/"
+	cp -a "$root/samples"/. "$dir/samples/"
 	cp "$root/Makefile" "$dir/"	# VERSION, for MODULE_VERSION
-	if ! make -C "$hdr" M="$dir/kernel" W=1 modules > "$log" 2>&1; then
+	: > "$log"
+	if ! make -C "$hdr" M="$dir/kernel" W=1 modules >> "$log" 2>&1; then
 		return 1
 	fi
+	# The clients link against the core's symbols.
+	for m in tests/kmod samples; do
+		make -C "$hdr" M="$dir/$m" W=1 \
+			KBUILD_EXTRA_SYMBOLS="$dir/kernel/Module.symvers" \
+			modules >> "$log" 2>&1 || return 1
+	done
 	! grep -qi 'warning' "$log"
 }
 
-# make_initrd DIR KO: the guest's initramfs DIR/initrd.gz, holding KO.
+# make_initrd DIR MODDIR: the guest's initramfs DIR/initrd.gz, holding
+# the modules built in MODDIR (the core, the simulated device and the
+# test client; not the sample).
 make_initrd() {
-	local dir=$1 ko=$2 st=$1/initrd
+	local dir=$1 mods=$2 st=$1/initrd
 	rm -rf "$st"
 	mkdir -p "$st/bin" "$st/kubuf/bin" "$st/kubuf/tests"
 	cp /bin/busybox "$st/bin/busybox"
 	cp "$root/tests/vm/init" "$st/init"
 	cp "$root/tests/vm/reload-loop" "$st/kubuf/bin/"
-	cp "$ko" "$st/kubuf/"
+	cp "$mods/kernel/kubuf_core.ko" "$mods/kernel/kubuf.ko" \
+		"$mods/tests/kmod/kubuf_test.ko" "$st/kubuf/"
 	for f in "$bin"/*; do
 		case "${f##*/}" in
 		t_*) cp "$f" "$st/kubuf/tests/" ;;
@@ -269,13 +284,13 @@ run_lane() {
 
 	: > "$dir/console"
 	: > "$dir/tap"
-	echo "== $lane: Linux $krel: building kubuf.ko (W=1)"
+	echo "== $lane: Linux $krel: building the modules (W=1)"
 	if ! build_module "$kdir" "$out/kmod/$krel"; then
 		sed 's/^/   /' "$out/kmod/$krel/build.log" | tail -n 40
 		record "$lane" "$krel" 0 1 "module build failed or warned"
 		return
 	fi
-	make_initrd "$dir" "$out/kmod/$krel/kernel/kubuf.ko"
+	make_initrd "$dir" "$out/kmod/$krel"
 	[ -n "$accel" ] || pick_accel "$lane" "$dir/initrd.gz"
 
 	echo "== $lane: booting Linux $krel ($accel, timeout ${gtmo}s)"
@@ -388,10 +403,10 @@ run_self_test() {
 
 	rm -rf "$so/src"
 	cp -a "$module_src" "$so/src"
-	sed -i '/^static int kubuf_open(/,/^{/ s/^{/{\n\tWARN_ON(1);/' \
-		"$so/src/main.c"
-	if ! grep -q 'WARN_ON(1)' "$so/src/main.c"; then
-		echo "   not ok - could not inject WARN_ON into kubuf_open"
+	sed -i '/^static int kubuf_fop_open(/,/^{/ s/^{/{\n\tWARN_ON(1);/' \
+		"$so/src/core/device.c"
+	if ! grep -q 'WARN_ON(1)' "$so/src/core/device.c"; then
+		echo "   not ok - could not inject WARN_ON into kubuf_fop_open"
 		failed=$((failed + 1))
 	elif "$0" --lane "$lane" --filter 't_info/info_values' \
 		--module-src "$so/src" --bin "$bin" --out "$so/warn" \

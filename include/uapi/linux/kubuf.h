@@ -118,7 +118,7 @@ struct kubuf_info {
  *   (read()'s fill counts too)    max_user_cmds per user         -EDQUOT
  *
  * The max_user_* values are module parameters (root may change them in
- * /sys/module/kubuf/parameters/); kubuf_info reports them. A user is a
+ * /sys/module/kubuf_core/parameters/); kubuf_info reports them. A user is a
  * user id of the caller's user namespace as the kernel sees it (kuid):
  * who controls many ids (subordinate ids, user namespaces) gets the
  * limits of each. The device's work (commands, streams, command rings,
@@ -524,19 +524,27 @@ struct kubuf_dev_cmd {
  * Events, in kubuf_events.pending. Each is raised (the bit set, the file's
  * eventfd signalled, poll() woken) when:
  *   REVOKED	the driver revoked a registration (KUBUF_DEV_RESET, or
- *		KUBUF_RCMD_RESET from a command ring);
+ *		KUBUF_RCMD_RESET from a command ring, or its own reset or
+ *		removal);
  *   DONE	a KUBUF_DEV_NOWAIT command finished;
  *   RING_DATA	a ring without an eventfd of its own has records for the
  *		application and the consumer said it is waiting (see
  *		<linux/kubuf_ring.h>);
  *   RING_STATE	a ring left KUBUF_RING_ACTIVE or its stream finished: look
  *		with KUBUF_IOC_RING_QUERY. A ring with its own eventfd has
- *		that eventfd signalled too.
+ *		that eventfd signalled too;
+ *   REMOVED	the device was removed (its driver unbound or unloaded):
+ *		every registration is revoked and every ring dead, poll()
+ *		reports POLLHUP, and every call but KUBUF_IOC_GET_INFO and
+ *		KUBUF_IOC_GET_EVENTS fails with ENODEV, mmap() too. Driver
+ *		buffers already mapped stay mapped until unmapped. Close
+ *		the file.
  */
 #define KUBUF_EVENT_REVOKED	_BITUL(0)
 #define KUBUF_EVENT_DONE	_BITUL(1)
 #define KUBUF_EVENT_RING_DATA	_BITUL(2)
 #define KUBUF_EVENT_RING_STATE	_BITUL(3)
+#define KUBUF_EVENT_REMOVED	_BITUL(4)
 
 /**
  * struct kubuf_eventfd - KUBUF_IOC_SET_EVENTFD: the article's shared event.

@@ -3,8 +3,10 @@
  * Shared rings: the device and the application stream records to each
  * other through memory both map, with the protocol and checks of
  * include/uapi/linux/kubuf_ring.h (one implementation, shared with
- * libkubuf). This file gives each ring its memory, its device thread and
- * its wakeups.
+ * libkubuf). This file gives each ring its memory, its turns on the
+ * device's workers and its wakeups; what a stream produces is the
+ * driver's (kubuf_ops.stream_burst), through kubuf_ring_reserve(),
+ * kubuf_ring_commit() and kubuf_ring_announce().
  *
  * Object model
  * ------------
@@ -16,7 +18,7 @@
  *                            +-- user (charged for the ring)
  *
  * A ring lives in the file's xarray from ATTACH to DETACH or release.
- * The device serves it with a work item on the device's workers (sim.c:
+ * The device serves it with a work item on the device's workers (cmd.c:
  * a fixed pool, whatever the number of rings) and an hrtimer that queues
  * that work when something is due. Each run of the work is one bounded
  * burst; if more is due at once, the work queues itself again at the
@@ -25,11 +27,12 @@
  * kubuf_file.lock held, since the work takes that lock; nothing else
  * refers to a ring outside kubuf_file.lock.
  *
- *   TO_APP: the work is the stream (a data-acquisition card): it
- *           produces the records that are due, then sets the timer for
- *           when the next is due, or when a batched wakeup must go out.
+ *   TO_APP: the work is the driver's stream: it produces the records
+ *           that are due, then sets the timer for when the next is due,
+ *           or when a batched wakeup must go out; the reply ring of a
+ *           command ring gets its completions from the core.
  *   TO_DEV: the work consumes commands and runs each, one slice per run
- *           (kubuf_sim_cmd_slice), then produces its completion into the
+ *           (kubuf_cmd_slice), then produces its completion into the
  *           reply ring; when the ring is empty it says it is waiting and
  *           runs again only when kicked.
  *
@@ -41,18 +44,16 @@
  * bounded burst at a time, under kubuf_file.lock, through ring->ubuf, and
  * revocation (kubuf_ring_revoked, under the same lock) clears ring->ubuf
  * and marks the ring DEAD, then waits for the burst to notice. A command
- * the ring is running holds its buffers as every command does (sim.c).
+ * the ring is running holds its buffers as every command does (cmd.c).
  *
  * Trust. Every value read from the ring goes through the checks of
  * kubuf_ring.h; a command is copied out of the ring before it is looked
  * at. A failed check marks the ring BROKEN and the thread stops using it.
  * Each burst is bounded (records, bytes), so no application can keep a
- * worker in a loop; a dropping stream that fell behind drops every
- * record due at once, in one step, however many that is.
+ * worker in a loop; the driver's burst is bounded the same way.
  *
- * Numbers. A stream's rate is at most KUBUF_STREAM_MAX_RATE, so the
- * records due after any time, and the time any record is due, are
- * computed without overflow (kubuf_ring_due(), kubuf_ring_due_ns()).
+ * Driver code (->stream_start, ->stream_burst) runs inside the device's
+ * SRCU section, never after kubuf_device_destroy().
  *
  * Lock order
  * ----------
@@ -79,16 +80,13 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "kubuf.h"
+#include "internal.h"
 
 #define KUBUF_RING_BURST_RECS	64		/* records per burst */
 #define KUBUF_RING_BURST_BYTES	SZ_256K		/* payload bytes per burst */
-#define KUBUF_RING_ROOM_NS	(50 * NSEC_PER_USEC)	/* lossless: first retry */
-#define KUBUF_RING_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest retry */
 #define KUBUF_RING_MAX_WAKE_US	10000000U
 #define KUBUF_RING_CMD_MAX	(sizeof(struct kubuf_ring_cmd) + \
 				 KUBUF_RCMD_ECHO_MAX)
-#define KUBUF_RING_IDLE		U64_MAX		/* sleep until woken */
 
 /**
  * struct kubuf_ring - one attached ring. Fields without a lock named are
@@ -107,7 +105,7 @@
  * @kmem:	KBUF: the buffer's memory, a reference held.
  * @evfd:	the eventfd wakeups go to (a reference), or NULL.
  * @user:	charged for the ring (a reference).
- * @work:	the device's turn: one burst, on kubuf_sim_wq.
+ * @work:	the device's turn: one burst, on kubuf_device.wq.
  * @timer:	queues @work when something is due.
  * @stopping:	set once by kubuf_ring_stop(): @work re-arms nothing.
  * @state:	KUBUF_RING_*; leaves ACTIVE once (cmpxchg), never returns.
@@ -115,13 +113,10 @@
  * @prod_lock:	see the lock order above.
  * @view:	the device's view: producer (TO_APP, @prod_lock) or consumer
  *		(TO_DEV, the thread only).
- * @stream:	TO_APP: the stream's parameters; @prod_lock.
  * @stream_state: KUBUF_STREAM_*; @prod_lock.
- * @seq:	the stream's next sequence number; @prod_lock.
- * @start_ns:	when the stream started; @prod_lock.
- * @room_ns:	ring full (lossless: waiting; else dropping what is due):
- *		how long to wait before looking again; doubles while the
- *		consumer makes no room; @prod_lock.
+ * @priv:	the driver's state of the stream (kubuf_ops.ring_priv
+ *		bytes); @prod_lock.
+ * @held:	the memory, held during a turn of the stream.
  * @batch:	records published while the consumer was waiting and not
  *		yet announced; @prod_lock.
  * @batch_ns:	when the first of them was published; @prod_lock.
@@ -150,7 +145,7 @@ struct kubuf_ring {
 	u32 reply_id;
 	struct kubuf_file *kf;
 	struct kubuf_ubuf *ubuf;
-	struct kubuf_dev_mem kmem;
+	struct kubuf_mem kmem;
 	struct eventfd_ctx *evfd;
 	struct kubuf_user *user;
 	struct work_struct work;
@@ -160,11 +155,9 @@ struct kubuf_ring {
 	u32 error;
 	struct mutex prod_lock;		/* see above */
 	struct kubuf_ring_view view;
-	struct kubuf_stream stream;
 	u32 stream_state;
-	u64 seq;
-	u64 start_ns;
-	u64 room_ns;
+	void *priv;
+	struct kubuf_mem held;
 	u64 batch;
 	u64 batch_ns;
 	bool woken;
@@ -188,7 +181,7 @@ struct kubuf_ring {
  * lock needed); a registration's is taken under kubuf_file.lock, which a
  * registration's ring needs held. -ESHUTDOWN once revoked.
  */
-static int kubuf_ring_hold(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+static int kubuf_ring_hold(struct kubuf_ring *r, struct kubuf_mem *m)
 {
 	if (r->kind == KUBUF_MEM_KBUF) {
 		*m = r->kmem;
@@ -206,7 +199,7 @@ static int kubuf_ring_hold(struct kubuf_ring *r, struct kubuf_dev_mem *m)
  * and it stays mapped until kubuf_ring_mem_put(). -ESHUTDOWN when it is
  * gone (the registration revoked) or the file is being released.
  */
-static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_mem *m)
 {
 	struct kubuf_file *kf = r->kf;
 	int ret;
@@ -220,8 +213,8 @@ static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
 	}
 	if (ret)
 		return ret;
-	if (!kubuf_dev_mem_alive(m)) {
-		kubuf_dev_mem_put(m);
+	if (!kubuf_mem_alive(m)) {
+		kubuf_mem_put(m);
 		return -ESHUTDOWN;
 	}
 	return 0;
@@ -232,17 +225,16 @@ static int kubuf_ring_mem_get(struct kubuf_ring *r, struct kubuf_dev_mem *m)
  * time; it is only valid while held). TO_APP: under prod_lock.
  */
 static void kubuf_ring_view_map(struct kubuf_ring *r,
-				const struct kubuf_dev_mem *m)
+				const struct kubuf_mem *m)
 {
 	r->view.ctl = m->vaddr + r->offset;
 	r->view.data = m->vaddr + r->offset + KUBUF_RING_CTL_SIZE;
 }
 
-static void kubuf_ring_mem_put(struct kubuf_ring *r, struct kubuf_dev_mem *m)
+static void kubuf_ring_mem_put(struct kubuf_ring *r, struct kubuf_mem *m)
 {
-	kubuf_dev_mem_written(m, r->offset,
-			      KUBUF_RING_CTL_SIZE + (u64)r->data_size);
-	kubuf_dev_mem_put(m);
+	kubuf_mem_written(m, r->offset, KUBUF_RING_CTL_SIZE + (u64)r->data_size);
+	kubuf_mem_put(m);
 }
 
 /*
@@ -280,12 +272,17 @@ static void kubuf_ring_broken(struct kubuf_ring *r)
 	kubuf_ring_set_state(r, KUBUF_RING_BROKEN, r->view.err);
 }
 
-/*
- * TO_APP, under prod_lock with the memory held: publish what was
- * produced (@nr new records) and wake the consumer if it is waiting and
- * the batch is due (@force: any record waiting is reason enough).
+/**
+ * kubuf_ring_announce() - publish what was committed, and wake the
+ * consumer if the ring's wakeup policy says so.
+ * @r:		the ring (TO_APP).
+ * @nr:		records committed since the last announce.
+ * @force:	wake a waiting consumer for any record, whatever the
+ *		batch (wake_records, wake_usecs) says.
+ *
+ * Context: ->stream_burst(), or the core with the producer lock held.
  */
-static void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
+void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
 {
 	struct kubuf_ring_view *v = &r->view;
 	u64 now = ktime_get_ns();
@@ -325,174 +322,153 @@ static void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
 	r->woken_tail = v->peer;
 	r->batch = 0;
 }
+EXPORT_SYMBOL_GPL(kubuf_ring_announce);
 
-/* --- TO_APP: the stream ------------------------------------------------------ */
+/* --- TO_APP: the driver's stream ---------------------------------------------- */
 
-/* Write stream record @seq at @p: data, then its checksum; never read back. */
-static void kubuf_ring_write_stream(void *p, u64 seq, u32 seed, u32 size)
-{
-	struct kubuf_stream_rec *sr = p;
-	u8 *d = (u8 *)(sr + 1);
-	u64 sum = kubuf_stream_csum_start(seq);
-	u32 s = seed + (u32)seq;
-	u32 i;
-
-	for (i = 0; i < size; i++) {
-		u8 b = kubuf_pattern_byte(s, i);
-
-		d[i] = b;
-		sum = (sum ^ b) * 0x100000001b3ULL;
-	}
-	sr->seq = seq;
-	sr->csum = sum;
-}
-
-/*
- * Records of the stream due by @now (all of them without a rate): record
- * i is due at start + i / rate. With rate <= KUBUF_STREAM_MAX_RATE (1e8)
- * neither product below can overflow: (2^64 / 1e9) * 1e8 < 2^61, and
- * 1e9 * 1e8 < 2^57.
+/**
+ * kubuf_ring_priv() - the driver's state of ring @r (kubuf_ops.ring_priv
+ * bytes, zeroed at attach).
+ * @r:	the ring.
+ *
+ * Context: ->stream_start() and ->stream_burst().
  */
-static u64 kubuf_ring_due(const struct kubuf_ring *r, u64 now)
+void *kubuf_ring_priv(struct kubuf_ring *r)
 {
-	const struct kubuf_stream *s = &r->stream;
-	u64 due = s->count ? s->count : U64_MAX;
-	u64 secs, n;
-	u32 rem;
-
-	BUILD_BUG_ON(KUBUF_STREAM_MAX_RATE > 100000000ULL);
-	if (s->rate) {
-		secs = div_u64_rem(now - r->start_ns, NSEC_PER_SEC, &rem);
-		n = secs * s->rate + div_u64((u64)rem * s->rate, NSEC_PER_SEC);
-		due = min(due, n + 1);
-	}
-	return due;
+	return r->priv;
 }
+EXPORT_SYMBOL_GPL(kubuf_ring_priv);
 
-/*
- * When record @seq of a stream with a rate is due (ns, absolute), or
- * KUBUF_RING_IDLE if that is beyond any time a timer can name.
+/**
+ * kubuf_ring_stream_state() - KUBUF_STREAM_RUNNING, IDLE (stopped) or
+ * DONE.
+ * @r:	the ring.
+ *
+ * Context: ->stream_burst().
  */
-static u64 kubuf_ring_due_ns(const struct kubuf_ring *r, u64 seq)
+u32 kubuf_ring_stream_state(const struct kubuf_ring *r)
 {
-	u64 rate = r->stream.rate, rem, t;
-	u64 secs = div64_u64_rem(seq, rate, &rem);
-
-	/* rem < rate <= 1e8: rem * 1e9 fits. */
-	if (check_mul_overflow(secs, (u64)NSEC_PER_SEC, &t) ||
-	    check_add_overflow(t, div64_u64(rem * NSEC_PER_SEC, rate), &t) ||
-	    check_add_overflow(t, r->start_ns, &t) || t > KTIME_MAX)
-		return KUBUF_RING_IDLE;
-	return t;
+	return r->stream_state;
 }
+EXPORT_SYMBOL_GPL(kubuf_ring_stream_state);
 
-/*
- * One burst of the stream, under prod_lock with the memory held: produce
- * the records that are due, at most a burst of them. Returns when the
- * thread should look again (ns), 0 for at once, KUBUF_RING_IDLE for
- * never unless woken.
+/**
+ * kubuf_ring_alive() - may the driver go on producing into @r?
+ * @r:	the ring.
+ *
+ * False once the ring is broken or dead, its memory revoked, the file
+ * released or the device removed: the burst returns.
+ * Context: ->stream_burst().
  */
-static u64 kubuf_ring_stream_burst(struct kubuf_ring *r,
-				   const struct kubuf_dev_mem *m)
+bool kubuf_ring_alive(const struct kubuf_ring *r)
 {
-	const struct kubuf_stream *s = &r->stream;
-	u32 len = sizeof(struct kubuf_stream_rec) + s->rec_size;
-	u64 now = ktime_get_ns(), due, next, nr = 0, bytes = 0;
-	bool full = false, dropped = false;
-	void *p;
-
-	if (r->stream_state != KUBUF_STREAM_RUNNING) {
-		kubuf_ring_announce(r, 0, true);
-		return KUBUF_RING_IDLE;
-	}
-	due = kubuf_ring_due(r, now);
-	while (r->seq < due && nr < KUBUF_RING_BURST_RECS &&
-	       bytes < KUBUF_RING_BURST_BYTES) {
-		if (!kubuf_dev_mem_alive(m))
-			return KUBUF_RING_IDLE;	/* revoked: the caller sees */
-		p = kubuf_ring_prod_reserve(&r->view, len, KUBUF_REC_STREAM);
-		if (!p) {
-			if (r->view.err) {
-				kubuf_ring_broken(r);
-				return KUBUF_RING_IDLE;
-			}
-			if (s->flags & KUBUF_STREAM_LOSSLESS) {
-				full = true;
-				break;
-			}
-			/*
-			 * No room: every record due now is dropped, at once.
-			 * A stream far behind (a high rate, a consumer that
-			 * never reads) catches up in one step, not one loop
-			 * per record.
-			 */
-			kubuf_ring_count(&r->dropped, due - r->seq);
-			r->seq = due;
-			kubuf_ring_prod_dropped(&r->view, r->dropped);
-			dropped = true;
-			break;
-		}
-		kubuf_ring_write_stream(p, r->seq, s->seed, s->rec_size);
-		kubuf_ring_prod_commit(&r->view, len);
-		r->seq++;
-		kubuf_ring_count(&r->records, 1);
-		kubuf_ring_count(&r->bytes, len);
-		bytes += len;
-		nr++;
-	}
-
-	if (s->count && r->seq >= s->count) {
-		kubuf_ring_announce(r, nr, true);
-		/*
-		 * DONE only after the last record is published: pairs with
-		 * the acquire in kubuf_ring_query(), so whoever sees DONE
-		 * finds every record behind head.
-		 */
-		smp_store_release(&r->stream_state, KUBUF_STREAM_DONE);
-		kubuf_ring_signal(r, KUBUF_EVENT_RING_STATE);
-		return KUBUF_RING_IDLE;
-	}
-	/* A full ring wakes the consumer whatever the batch knobs say. */
-	kubuf_ring_announce(r, nr, full || dropped);
-	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
-		return KUBUF_RING_IDLE;
-
-	if (!full && !dropped && (r->seq < due || !s->rate))
-		return 0;	/* more is due already */
-	if (full || (dropped && !nr)) {
-		/*
-		 * A stalled consumer costs the device less and less: a
-		 * lossless stream looks for room, a dropping one drops what
-		 * came due meanwhile, each time a little later.
-		 */
-		r->room_ns = nr ? KUBUF_RING_ROOM_NS :
-			     min_t(u64, r->room_ns * 2, KUBUF_RING_ROOM_MAX_NS);
-		next = now + r->room_ns;
-	} else {
-		r->room_ns = KUBUF_RING_ROOM_NS;
-		next = kubuf_ring_due_ns(r, r->seq);
-	}
-	if (r->batch && r->wake_ns)
-		next = min(next, r->batch_ns + r->wake_ns);
-	return next;
+	return READ_ONCE(r->state) == KUBUF_RING_ACTIVE &&
+	       kubuf_mem_alive(&r->held);
 }
+EXPORT_SYMBOL_GPL(kubuf_ring_alive);
 
+/**
+ * kubuf_ring_reserve() - room for a record of @len payload bytes.
+ * @r:		the ring.
+ * @len:	payload bytes.
+ * @type:	the record's type (KUBUF_REC_*).
+ *
+ * Context: ->stream_burst().
+ * Return: where to write the payload, to be published by
+ * kubuf_ring_commit(); NULL if the ring is full; ERR_PTR(-EPROTO) if the
+ * application broke the ring (it is marked BROKEN and told).
+ */
+void *kubuf_ring_reserve(struct kubuf_ring *r, u32 len, u32 type)
+{
+	void *p = kubuf_ring_prod_reserve(&r->view, len, type);
+
+	if (!p && r->view.err) {
+		kubuf_ring_broken(r);
+		return ERR_PTR(-EPROTO);
+	}
+	return p;
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_reserve);
+
+/**
+ * kubuf_ring_commit() - the record reserved last is written.
+ * @r:		the ring.
+ * @len:	its payload bytes, as reserved.
+ *
+ * The application sees it at the next kubuf_ring_announce().
+ * Context: ->stream_burst().
+ */
+void kubuf_ring_commit(struct kubuf_ring *r, u32 len)
+{
+	kubuf_ring_prod_commit(&r->view, len);
+	kubuf_ring_count(&r->records, 1);
+	kubuf_ring_count(&r->bytes, len);
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_commit);
+
+/**
+ * kubuf_ring_drop() - @n records were dropped for lack of room.
+ * @r:	the ring.
+ * @n:	how many.
+ *
+ * Counted, and told to the application in the ring's control block.
+ * Context: ->stream_burst().
+ */
+void kubuf_ring_drop(struct kubuf_ring *r, u64 n)
+{
+	kubuf_ring_count(&r->dropped, n);
+	kubuf_ring_prod_dropped(&r->view, r->dropped);
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_drop);
+
+/**
+ * kubuf_ring_stream_done() - the stream produced its last record.
+ * @r:	the ring.
+ * @nr:	records committed since the last announce.
+ *
+ * Publishes them, then marks the stream DONE and tells the application.
+ * Context: ->stream_burst().
+ */
+void kubuf_ring_stream_done(struct kubuf_ring *r, u64 nr)
+{
+	kubuf_ring_announce(r, nr, true);
+	/*
+	 * DONE only after the last record is published: pairs with the
+	 * acquire in kubuf_ioc_ring_query(), so whoever sees DONE finds every
+	 * record behind head.
+	 */
+	smp_store_release(&r->stream_state, KUBUF_STREAM_DONE);
+	kubuf_ring_signal(r, KUBUF_EVENT_RING_STATE);
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_stream_done);
+
+/* One turn of a stream ring: the driver's burst, the memory held. */
 static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
 {
-	struct kubuf_dev_mem m;
-	u64 next;
+	struct kubuf_device *kd = r->kf->kd;
+	u64 next = KUBUF_RING_IDLE;
+	int idx;
 
 	if (READ_ONCE(r->state) != KUBUF_RING_ACTIVE)
 		return KUBUF_RING_IDLE;
-	if (kubuf_ring_mem_get(r, &m))
+	if (kubuf_ring_mem_get(r, &r->held))
 		return KUBUF_RING_IDLE;	/* kubuf_ring_revoked() marked it */
 
 	mutex_lock(&r->prod_lock);
-	kubuf_ring_view_map(r, &m);
-	next = kubuf_ring_stream_burst(r, &m);
+	kubuf_ring_view_map(r, &r->held);
+	if (!kd->ops->stream_burst) {
+		/* A reply ring only: its completions announce themselves. */
+		kubuf_ring_announce(r, 0, true);
+	} else if (kubuf_dev_enter(kd, &idx)) {
+		next = kd->ops->stream_burst(r);
+		kubuf_dev_exit(kd, idx);
+	}
+	/* The wakeup a batch owes the consumer comes in time, too. */
+	if (next && r->batch && r->wake_ns)
+		next = min(next, r->batch_ns + r->wake_ns);
 	mutex_unlock(&r->prod_lock);
 
-	kubuf_ring_mem_put(r, &m);
+	kubuf_ring_mem_put(r, &r->held);
 	return next;
 }
 
@@ -507,7 +483,7 @@ static void kubuf_ring_complete(struct kubuf_file *kf, u32 reply_id,
 				const void *echo, u32 echo_len)
 {
 	u32 len = sizeof(*done) + echo_len;
-	struct kubuf_dev_mem m;
+	struct kubuf_mem m;
 	struct kubuf_ring *rr;
 	void *p;
 
@@ -585,13 +561,13 @@ static int kubuf_ring_start_cmd(struct kubuf_ring *r,
 	default:
 		return 0;
 	}
-	/* kubuf_sim_cmd_start() checks the rest, as for KUBUF_IOC_DEV_CMD. */
+	/* kubuf_cmd_start() checks the rest, as for KUBUF_IOC_DEV_CMD. */
 	dc->kind = c->kind;
 	dc->id = c->id;
 	dc->offset = c->offset;
 	dc->len = c->len;
 	dc->seed = c->seed;
-	ret = kubuf_sim_cmd_start(r->kf, &r->cmd);
+	ret = kubuf_cmd_start(r->kf, &r->cmd);
 	if (ret) {
 		r->done.status = ret;
 		return 0;
@@ -661,15 +637,15 @@ static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 static u64 kubuf_ring_cmd_step(struct kubuf_ring *r)
 {
 	const struct kubuf_ring_cmd *c = r->scratch;
-	struct kubuf_dev_mem m;
+	struct kubuf_mem m;
 	struct kubuf_rec rec;
 	int ret;
 
 	if (r->cmd_busy) {
-		ret = kubuf_sim_cmd_slice(&r->cmd);
+		ret = kubuf_cmd_slice(&r->cmd);
 		if (ret == -EINPROGRESS)
 			return 0;	/* the rest after the others' turn */
-		kubuf_sim_cmd_end(&r->cmd);
+		kubuf_cmd_end(&r->cmd);
 		r->cmd_busy = false;
 		r->done.status = ret;
 		r->done.result = r->cmd.result;
@@ -725,7 +701,7 @@ static void kubuf_ring_work(struct work_struct *work)
 	if (READ_ONCE(r->stopping) || next == KUBUF_RING_IDLE)
 		return;
 	if (!next)
-		queue_work(kubuf_sim_wq, &r->work);
+		queue_work(r->kf->kd->wq, &r->work);
 	else
 		hrtimer_start_range_ns(&r->timer, ns_to_ktime(next),
 				       5 * NSEC_PER_USEC, HRTIMER_MODE_ABS);
@@ -735,7 +711,7 @@ static enum hrtimer_restart kubuf_ring_timer(struct hrtimer *t)
 {
 	struct kubuf_ring *r = container_of(t, struct kubuf_ring, timer);
 
-	queue_work(kubuf_sim_wq, &r->work);
+	queue_work(r->kf->kd->wq, &r->work);
 	return HRTIMER_NORESTART;
 }
 
@@ -746,7 +722,7 @@ static enum hrtimer_restart kubuf_ring_timer(struct hrtimer *t)
  */
 static void kubuf_ring_kick(struct kubuf_ring *r)
 {
-	if (queue_work(kubuf_sim_wq, &r->work) &&
+	if (queue_work(r->kf->kd->wq, &r->work) &&
 	    r->dir == KUBUF_RING_TO_DEV && READ_ONCE(r->cons_waiting))
 		kubuf_ring_count(&r->wakeups, 1);
 }
@@ -764,7 +740,7 @@ static void kubuf_ring_stop(struct kubuf_ring *r)
 	hrtimer_cancel(&r->timer);
 	cancel_work_sync(&r->work);
 	if (r->cmd_busy) {
-		kubuf_sim_cmd_end(&r->cmd);
+		kubuf_cmd_end(&r->cmd);
 		r->cmd_busy = false;
 	}
 }
@@ -775,7 +751,7 @@ static void kubuf_ring_stop(struct kubuf_ring *r)
 static void kubuf_ring_free(struct kubuf_ring *r)
 {
 	kubuf_ring_stop(r);
-	kubuf_dev_mem_put(&r->kmem);	/* KBUF: the ring's reference */
+	kubuf_mem_put(&r->kmem);	/* KBUF: the ring's reference */
 	if (r->evfd) {
 		eventfd_ctx_put(r->evfd);
 		kubuf_stat_dec(KUBUF_STAT_EVENTFD_REFS);
@@ -783,6 +759,7 @@ static void kubuf_ring_free(struct kubuf_ring *r)
 	if (r->user)
 		kubuf_user_uncharge(r->user, KUBUF_LIMIT_RINGS, 1);
 	kfree(r->scratch);
+	kfree(r->priv);
 	mutex_destroy(&r->prod_lock);
 	kfree(r);
 	kubuf_stat_dec(KUBUF_STAT_RINGS);
@@ -820,6 +797,26 @@ void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 		r->ubuf = NULL;
 		kubuf_ring_set_state(r, KUBUF_RING_DEAD, 0);
 	}
+}
+
+/*
+ * The device is gone (kubuf_device_destroy, no ioctl can run): every
+ * ring of @kf dies and stops for good; release() frees them.
+ */
+void kubuf_ring_unplug(struct kubuf_file *kf)
+{
+	struct kubuf_ring *r;
+	unsigned long id;
+
+	mutex_lock(&kf->lock);
+	xa_for_each(&kf->rings, id, r) {
+		r->ubuf = NULL;
+		kubuf_ring_set_state(r, KUBUF_RING_DEAD, 0);
+	}
+	mutex_unlock(&kf->lock);
+	/* Without the lock, which the rings' work takes. */
+	xa_for_each(&kf->rings, id, r)
+		kubuf_ring_stop(r);
 }
 
 /* release(): no ioctl is left; detach every ring as DETACH would. */
@@ -875,7 +872,7 @@ static int kubuf_ring_bind(struct kubuf_file *kf, struct kubuf_ring *r,
 			   const struct kubuf_ring_attach *a)
 {
 	struct kubuf_ring *reply;
-	struct kubuf_dev_mem m;
+	struct kubuf_mem m;
 	int ret;
 
 	lockdep_assert_held(&kf->lock);
@@ -903,22 +900,22 @@ static int kubuf_ring_bind(struct kubuf_file *kf, struct kubuf_ring *r,
 			ret = -EINVAL;
 	}
 	if (ret) {
-		kubuf_dev_mem_put(&m);
+		kubuf_mem_put(&m);
 		return ret;
 	}
 
 	kubuf_ring_init(&r->view, m.vaddr + a->offset, a->data_size);
-	kubuf_dev_mem_written(&m, a->offset, KUBUF_RING_CTL_SIZE);
+	kubuf_mem_written(&m, a->offset, KUBUF_RING_CTL_SIZE);
 	if (a->kind == KUBUF_MEM_KBUF) {
 		r->kmem = m;		/* the ring keeps the buffer */
 	} else {
 		r->ubuf = m.ubuf;	/* looked at again under kf->lock */
-		kubuf_dev_mem_put(&m);
+		kubuf_mem_put(&m);
 	}
 	return 0;
 }
 
-static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_ring_attach(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ring_attach __user *uarg = argp;
 	struct kubuf_ring_attach a;
@@ -974,6 +971,13 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 		ret = -EBADF;
 		goto err_free;
 	}
+	if (a.dir == KUBUF_RING_TO_APP && kf->kd->ops->ring_priv) {
+		r->priv = kzalloc(kf->kd->ops->ring_priv, GFP_KERNEL_ACCOUNT);
+		if (!r->priv) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+	}
 	if (a.dir == KUBUF_RING_TO_DEV) {
 		r->scratch = kmalloc(KUBUF_RING_CMD_MAX, GFP_KERNEL_ACCOUNT);
 		if (!r->scratch) {
@@ -987,7 +991,7 @@ static int kubuf_ring_attach(struct kubuf_file *kf, void __user *argp)
 		ret = xa_alloc(&kf->rings, &id, r, XA_LIMIT(1, U32_MAX),
 			       GFP_KERNEL_ACCOUNT);
 		if (ret) {
-			kubuf_dev_mem_put(&r->kmem);
+			kubuf_mem_put(&r->kmem);
 			r->ubuf = NULL;
 		} else {
 			r->id = id;
@@ -1025,7 +1029,7 @@ err_free:
 	return ret;
 }
 
-static int kubuf_ring_detach(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_ring_detach(struct kubuf_file *kf, void __user *argp)
 {
 	u32 id;
 	int ret;
@@ -1036,7 +1040,7 @@ static int kubuf_ring_detach(struct kubuf_file *kf, void __user *argp)
 	return kubuf_ring_detach_id(kf, id);
 }
 
-static int kubuf_ring_query(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_ring_query(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ring_query q;
 	struct kubuf_ring *r;
@@ -1125,8 +1129,9 @@ static int kubuf_stream_check(const struct kubuf_stream *s)
 	return 0;
 }
 
-static int kubuf_stream_start(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp)
 {
+	const struct kubuf_ops *ops = kf->kd->ops;
 	struct kubuf_stream s;
 	struct kubuf_ring *r;
 	u64 size;
@@ -1137,6 +1142,8 @@ static int kubuf_stream_start(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_stream_check(&s);
 	if (ret)
 		return ret;
+	if (!ops->stream_burst)
+		return -EOPNOTSUPP;
 
 	size = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + s.rec_size);
 	mutex_lock(&kf->lock);
@@ -1150,13 +1157,10 @@ static int kubuf_stream_start(struct kubuf_file *kf, void __user *argp)
 		ret = -E2BIG;
 	else if (r->stream_state == KUBUF_STREAM_RUNNING)
 		ret = -EBUSY;
-	if (!ret) {
-		r->stream = s;
-		r->seq = 0;
-		r->start_ns = ktime_get_ns();
-		r->room_ns = KUBUF_RING_ROOM_NS;
+	if (!ret && ops->stream_start)
+		ret = ops->stream_start(r, &s);
+	if (!ret)
 		WRITE_ONCE(r->stream_state, KUBUF_STREAM_RUNNING);
-	}
 	mutex_unlock(&r->prod_lock);
 	if (!ret)
 		kubuf_ring_kick(r);
@@ -1166,7 +1170,7 @@ out:
 }
 
 /* After STOP returns, the stream produces nothing more. */
-static void kubuf_stream_stop(struct kubuf_ring *r)
+static void kubuf_ring_stream_stop(struct kubuf_ring *r)
 {
 	mutex_lock(&r->prod_lock);
 	if (r->stream_state == KUBUF_STREAM_RUNNING)
@@ -1175,25 +1179,13 @@ static void kubuf_stream_stop(struct kubuf_ring *r)
 	kubuf_ring_kick(r);	/* to announce what is left */
 }
 
-int kubuf_ring_ioctl(struct kubuf_file *kf, unsigned int cmd,
-		     void __user *argp)
+int kubuf_ioc_ring_kick(struct kubuf_file *kf, void __user *argp)
 {
-	switch (cmd) {
-	case KUBUF_IOC_RING_ATTACH:
-		return kubuf_ring_attach(kf, argp);
-	case KUBUF_IOC_RING_DETACH:
-		return kubuf_ring_detach(kf, argp);
-	case KUBUF_IOC_RING_QUERY:
-		return kubuf_ring_query(kf, argp);
-	case KUBUF_IOC_RING_KICK:
-		return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_DEV,
-					  kubuf_ring_kick);
-	case KUBUF_IOC_STREAM_START:
-		return kubuf_stream_start(kf, argp);
-	case KUBUF_IOC_STREAM_STOP:
-		return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_APP,
-					  kubuf_stream_stop);
-	default:
-		return -ENOIOCTLCMD;
-	}
+	return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_DEV, kubuf_ring_kick);
+}
+
+int kubuf_ioc_stream_stop(struct kubuf_file *kf, void __user *argp)
+{
+	return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_APP,
+				  kubuf_ring_stream_stop);
 }

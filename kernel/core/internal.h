@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kubuf internal API: what the files of the module share.
+ * The kubuf core's own header: what the files of kubuf_core.ko share.
+ * Drivers see include/kubuf/core.h only.
  *
- * Each concept of the design lives in its own file; this header is the
- * boundary between them. See main.c for the object model and lock order.
+ * Each concept of the core lives in its own file; this header is the
+ * boundary between them. See device.c for the object model and lock
+ * order.
  *
- *   main.c    the device: open/release, ioctl and mmap dispatch
+ *   device.c  kubuf devices and their files: create, destroy, open,
+ *             release, read, mmap, poll; the counters
+ *   ioctl.c   the ioctl table: one entry per ioctl of the ABI
  *   ubuf.c    technique 1: registered application memory
  *   kbuf.c    technique 2: driver-allocated buffers and mmap
- *   copy.c    the caller-context variant and the copying baseline
+ *   mem.c     the device's hold on memory (struct kubuf_mem)
+ *   cmd.c     device commands and the device's workers
+ *   ring.c    shared rings: streams and the command ring
  *   notify.c  the shared event: eventfd, pending events, poll
- *   ring.c    shared rings, the stream and the command ring
- *   sim.c     the simulated device: its workers and its commands
  *   limits.c  per-user limits and accounting
  */
 #ifndef KUBUF_INTERNAL_H
@@ -31,9 +35,13 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+#include <linux/miscdevice.h>
+#include <linux/srcu.h>
+
+#include <kubuf/core.h>
+#include <linux/kubuf_ring.h>
+
 #include "compat.h"
-#include "../include/uapi/linux/kubuf.h"
-#include "../include/uapi/linux/kubuf_ring.h"
 
 #define KUBUF_MAX_UBUFS		64		/* registrations per file */
 #define KUBUF_MAX_KBUFS		64		/* driver buffers per file */
@@ -80,10 +88,64 @@ struct kubuf_notify {
 };
 
 /**
+ * struct kubuf_device - one kubuf device: a /dev node of a driver.
+ * @ref:	the driver's (until kubuf_device_destroy) and each open
+ *		file's; freed with the last.
+ * @misc:	the character device.
+ * @name:	its name under /dev.
+ * @ops:	the driver's part; called only inside @srcu, never once
+ *		@gone is set and kubuf_device_destroy() returned.
+ * @priv:	the driver's pointer.
+ * @dev:	the driver's device (a reference), for DMA; or NULL.
+ * @wq:		the device's workers (cmd.c).
+ * @srcu:	readers: every call into @ops and every ioctl.
+ * @gone:	set once by kubuf_device_destroy().
+ * @lock:	protects @files.
+ * @files:	the open files (kubuf_file.node).
+ * @free_work:	frees it after the last reference (device.c).
+ */
+struct kubuf_device {
+	struct kref ref;
+	struct miscdevice misc;
+	char name[32];
+	const struct kubuf_ops *ops;
+	void *priv;
+	struct device *dev;
+	struct workqueue_struct *wq;
+	struct srcu_struct srcu;
+	bool gone;
+	struct mutex lock;		/* see above */
+	struct list_head files;
+	struct work_struct free_work;
+};
+
+void kubuf_device_get(struct kubuf_device *kd);
+void kubuf_device_put(struct kubuf_device *kd);
+
+/*
+ * Enter the device: false once it is gone. Between a true return and
+ * kubuf_dev_exit(), kubuf_device_destroy() waits, so the driver's code
+ * may run.
+ */
+static inline bool kubuf_dev_enter(struct kubuf_device *kd, int *idx)
+{
+	*idx = srcu_read_lock(&kd->srcu);
+	if (!READ_ONCE(kd->gone))
+		return true;
+	srcu_read_unlock(&kd->srcu, *idx);
+	return false;
+}
+
+static inline void kubuf_dev_exit(struct kubuf_device *kd, int idx)
+{
+	srcu_read_unlock(&kd->srcu, idx);
+}
+
+/**
  * struct kubuf_file - the state of one open file description.
  * @ref:	the struct file holds one reference, each device command in
  *		flight another; freed when the last goes.
- * @lock:	serialises changes to the file's objects (see main.c).
+ * @lock:	serialises changes to the file's objects (see device.c).
  * @ubufs:	id -> struct kubuf_ubuf, protected by @lock.
  * @kbufs:	id -> struct kubuf_kbuf, protected by @lock.
  * @rings:	id -> struct kubuf_ring, protected by @lock.
@@ -97,9 +159,13 @@ struct kubuf_notify {
  * @cmds:	those commands (struct kubuf_cmd), protected by @lock.
  * @notify:	the file's eventfd, pending events and poll waiters.
  * @user:	who opened it, charged for the open file (a reference).
+ * @kd:		its device (a reference).
+ * @node:	in kubuf_device.files until release(); kubuf_device.lock.
  */
 struct kubuf_file {
 	struct kref ref;
+	struct kubuf_device *kd;
+	struct list_head node;
 	struct kubuf_user *user;
 	struct mutex lock;		/* see above */
 	struct xarray ubufs;
@@ -121,42 +187,6 @@ void kubuf_file_put(struct kubuf_file *kf);
 int kubuf_file_reserve(struct kubuf_file *kf, u32 *nr, u32 max);
 void kubuf_file_unreserve(struct kubuf_file *kf, u32 *nr);
 int kubuf_id_from_user(const void __user *argp, u32 *id);
-
-/* A state-changing call needs an fd opened for reading and writing. */
-static inline bool kubuf_file_writable(const struct file *file)
-{
-	return (file->f_mode & (FMODE_READ | FMODE_WRITE)) ==
-	       (FMODE_READ | FMODE_WRITE);
-}
-
-/**
- * struct kubuf_dev_mem - memory the device is using, and the reference
- * that keeps it there.
- * @vaddr:	kernel address of the buffer's first byte.
- * @len:	bytes the device may touch from @vaddr.
- * @kf:		the file the buffer belongs to.
- * @ubuf:	the registration, if the memory is one (else NULL).
- * @kbuf:	the driver buffer, if the memory is one (else NULL).
- * @app_write:	the application can write the memory too.
- *
- * Got by kubuf_ubuf_dev_get() or kubuf_kbuf_dev_get(); the device checks
- * kubuf_dev_mem_alive() between pages and stops when it turns false, and
- * gives the memory back with kubuf_dev_mem_put().
- */
-struct kubuf_dev_mem {
-	void *vaddr;
-	u64 len;
-	struct kubuf_file *kf;
-	struct kubuf_ubuf *ubuf;
-	struct kubuf_kbuf *kbuf;
-	bool app_write;
-};
-
-bool kubuf_dev_mem_alive(const struct kubuf_dev_mem *m);
-void kubuf_dev_mem_put(struct kubuf_dev_mem *m);
-/* After the device wrote [off, off + len), before it reads it. */
-void kubuf_dev_mem_written(struct kubuf_dev_mem *m, u64 off, u64 len);
-void kubuf_dev_mem_will_read(struct kubuf_dev_mem *m, u64 off, u64 len);
 
 /* limits.c: per-user limits and accounting. */
 enum kubuf_limit {
@@ -189,117 +219,67 @@ void kubuf_memlock_uncharge(struct kubuf_memlock *ml);
 int kubuf_pins_charge(unsigned long nr);
 void kubuf_pins_uncharge(unsigned long nr);
 
-/**
- * struct kubuf_cmd_mem - a buffer a device command uses, between slices.
- * @kind:	KUBUF_MEM_UBUF or KUBUF_MEM_KBUF; 0: none.
- * @access:	the access the command needs.
- * @ubuf:	UBUF: the registration, NULL once revoked; kubuf_file.lock.
- * @kmem:	KBUF: the buffer, its reference held for the whole command.
- *
- * A registration is held (its users count) only during a slice, so
- * revoking it never waits for a queued command.
- */
-struct kubuf_cmd_mem {
-	u32 kind;
-	u32 access;
-	struct kubuf_ubuf *ubuf;
-	struct kubuf_dev_mem kmem;
-};
-
-/**
- * struct kubuf_cmd - one device command (sim.c), from KUBUF_IOC_DEV_CMD
- * or from a command ring.
- * @work:	runs one slice on the device's workers (ioctl commands).
- * @ref:	held by the workers and by a waiting caller.
- * @node:	in kubuf_file.cmds while in flight, protected by its lock.
- * @kf:		the file (a reference, for ioctl commands).
- * @user:	charged for the command (ioctl commands).
- * @args:	the command, validated.
- * @dst:	the target (not used by RESET).
- * @src:	COPY: the source.
- * @pass:	FILL: the pass in progress.
- * @done:	bytes of the pass (or of the command) done.
- * @sum:	CHECKSUM: the sum so far.
- * @finished:	completed when the command is over.
- * @status:	0 or -errno, valid after @finished.
- * @result:	CHECKSUM: the checksum, valid after @finished.
- */
-struct kubuf_cmd {
-	struct work_struct work;
-	refcount_t ref;
-	struct list_head node;
-	struct kubuf_file *kf;
-	struct kubuf_user *user;
-	struct kubuf_dev_cmd args;
-	struct kubuf_cmd_mem dst;
-	struct kubuf_cmd_mem src;
-	u32 pass;
-	u64 done;
-	u64 sum;
-	struct completion finished;
-	int status;
-	u64 result;
-};
+/* ioctl.c: the ioctl table; one handler per ioctl, in each file. */
+long kubuf_fop_ioctl(struct file *file, unsigned int cmd,
+		     unsigned long arg);
+int kubuf_ioc_ubuf_register(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ubuf_unregister(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ubuf_query(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_kbuf_free(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_dev_cmd(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ring_attach(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ring_detach(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ring_query(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ring_kick(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_stream_stop(struct kubuf_file *kf, void __user *argp);
 
 /* ubuf.c: technique 1. The *_dev_get() lookups need kf->lock held. */
-int kubuf_ubuf_ioctl(struct kubuf_file *kf, struct file *file,
-		     unsigned int cmd, void __user *argp);
 int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
-		       struct kubuf_dev_mem *m);
+		       struct kubuf_mem *m);
 int kubuf_ubuf_dev_hold(struct kubuf_file *kf, struct kubuf_ubuf *ub,
-			u32 access, struct kubuf_dev_mem *m);
+			u32 access, struct kubuf_mem *m);
 bool kubuf_ubuf_dev_alive(const struct kubuf_ubuf *ub);
 void kubuf_ubuf_dev_put(struct kubuf_ubuf *ub);
 void kubuf_ubuf_dev_written(struct kubuf_ubuf *ub, void *addr, u64 len);
 void kubuf_ubuf_dev_will_read(struct kubuf_ubuf *ub, void *addr, u64 len);
-int kubuf_ubuf_revoke_all(struct kubuf_file *kf);
 void kubuf_ubuf_release_all(struct kubuf_file *kf);
 
 /* kbuf.c: technique 2. */
-int kubuf_kbuf_ioctl(struct kubuf_file *kf, struct file *file,
-		     unsigned int cmd, void __user *argp);
 int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
 		    struct vm_area_struct *vma);
 int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id,
-		       struct kubuf_dev_mem *m);
+		       struct kubuf_mem *m);
 void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb);
 void kubuf_kbuf_release_all(struct kubuf_file *kf);
-u64 kubuf_kbuf_features(void);
+u64 kubuf_kbuf_features(const struct kubuf_device *kd);
 void kubuf_kbuf_debugfs(struct dentry *dir);
-int kubuf_kbuf_init(void);
-void kubuf_kbuf_exit(void);
 
-/* ring.c: shared rings and the device's stream. */
-int kubuf_ring_ioctl(struct kubuf_file *kf, unsigned int cmd,
-		     void __user *argp);
+/* mem.c: the device's hold on memory. */
+int kubuf_mem_get_locked(struct kubuf_file *kf, u32 kind, u32 id,
+			 u32 access, struct kubuf_mem *m);
+
+/* cmd.c: device commands, on the device's workers. */
+int kubuf_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c);
+int kubuf_cmd_slice(struct kubuf_cmd *c);
+void kubuf_cmd_end(struct kubuf_cmd *c);
+void kubuf_cmd_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
+
+/* ring.c: shared rings. */
 void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
+void kubuf_ring_unplug(struct kubuf_file *kf);
 void kubuf_ring_release_all(struct kubuf_file *kf);
-
-/* copy.c: caller-context access and the copying baseline. */
-int kubuf_copy_ioctl(struct kubuf_file *kf, void __user *argp);
-ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf,
-			size_t len);
 
 /* notify.c: the shared event. */
 void kubuf_notify_init(struct kubuf_notify *n);
 void kubuf_notify_event(struct kubuf_notify *n, u32 events);
-int kubuf_notify_ioctl(struct kubuf_notify *n, unsigned int cmd,
-		       void __user *argp);
+int kubuf_notify_set_eventfd(struct kubuf_notify *n, void __user *argp);
+int kubuf_notify_get_events(struct kubuf_notify *n, void __user *argp);
 __poll_t kubuf_notify_poll(struct kubuf_notify *n, struct file *file,
 			   poll_table *pt);
+void kubuf_notify_hangup(struct kubuf_notify *n);
 void kubuf_notify_release(struct kubuf_notify *n);
-
-/* sim.c: the simulated device. */
-extern struct workqueue_struct *kubuf_sim_wq;
-int kubuf_sim_cmd_ioctl(struct kubuf_file *kf, void __user *argp);
-int kubuf_sim_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c);
-int kubuf_sim_cmd_slice(struct kubuf_cmd *c);
-void kubuf_sim_cmd_end(struct kubuf_cmd *c);
-void kubuf_sim_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
-int kubuf_sim_call(struct kubuf_file *kf, int (*fn)(void *arg),
-		   void (*drop)(void *arg), void *arg);
-int kubuf_sim_init(void);
-void kubuf_sim_exit(void);
 
 /* Module-wide debug counters, exported by KUBUF_IOC_GET_STATS. */
 extern atomic64_t kubuf_stats[KUBUF_STAT_NR];

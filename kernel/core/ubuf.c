@@ -6,7 +6,9 @@
  * module checks every VMA of the range (no holes, no shared file mapping),
  * pins the pages for the long term (FOLL_LONGTERM, plus FOLL_WRITE when
  * the device writes; never FOLL_FORCE) under the same mmap lock, maps them
- * contiguously into the kernel with vmap(), and charges them to the
+ * contiguously into the kernel with vmap() and, for a driver that asks
+ * (KUBUF_DMA_UBUF), for its device's DMA (dma_map_sgtable, direction
+ * from the access), and charges them to the
  * registering user's RLIMIT_MEMLOCK and to the process's VmPin. From then
  * on the device can use them from any context.
  *
@@ -20,7 +22,9 @@
  * asks: unregister, release of the file, or the driver (a device reset).
  * It marks the registration REVOKED under its spinlock, so the device can
  * take no new reference and stops at its next page; waits until the
- * device's last user has gone; and only then unmaps and unpins, marking
+ * device's last user has gone (the driver is told first, ->revoke, so
+ * that it can stop DMA in flight); and only then unmaps (DMA, then the
+ * kernel's mapping) and unpins, marking
  * pages dirty if the device could write them. The charge goes back to
  * the user and mm saved at registration, whichever process does this.
  *
@@ -32,6 +36,7 @@
  * which is what makes waiting for users under kubuf_file.lock safe.
  */
 #include <linux/cred.h>
+#include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -42,7 +47,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
-#include "kubuf.h"
+#include "internal.h"
 
 #define KUBUF_ACCESS_ALL	(KUBUF_ACCESS_DEV_READ | KUBUF_ACCESS_DEV_WRITE)
 
@@ -61,6 +66,8 @@
  * @vmap:	kernel mapping of @pages; NULL once revoked.
  * @memlock:	the charge to the registering user's RLIMIT_MEMLOCK.
  * @mm:		mm whose pinned_vm (VmPin) is charged (mmgrab reference).
+ * @sgt:	KUBUF_DMA_UBUF: @pages, DMA-mapped for @dma_dev.
+ * @dma_dev:	the device @sgt is mapped for (a reference), or NULL.
  */
 struct kubuf_ubuf {
 	u32 id;
@@ -76,6 +83,8 @@ struct kubuf_ubuf {
 	void *vmap;
 	struct kubuf_memlock memlock;
 	struct mm_struct *mm;
+	struct sg_table sgt;
+	struct device *dma_dev;
 };
 
 /* --- accounting ---------------------------------------------------------- */
@@ -148,7 +157,53 @@ static int kubuf_ubuf_check_vmas(struct mm_struct *mm, unsigned long start,
 	return next < end ? -EFAULT : 0;
 }
 
-static int kubuf_ubuf_pin(struct kubuf_ubuf *ub)
+/* The DMA direction of the device's access. */
+static enum dma_data_direction kubuf_ubuf_dir(const struct kubuf_ubuf *ub)
+{
+	switch (ub->access & KUBUF_ACCESS_ALL) {
+	case KUBUF_ACCESS_DEV_READ:
+		return DMA_TO_DEVICE;
+	case KUBUF_ACCESS_DEV_WRITE:
+		return DMA_FROM_DEVICE;
+	default:
+		return DMA_BIDIRECTIONAL;
+	}
+}
+
+/*
+ * KUBUF_DMA_UBUF: the pinned pages as a scatterlist, mapped for the
+ * driver's device until the registration is revoked (after the device's
+ * last hold is given back).
+ */
+static int kubuf_ubuf_dma_map(struct kubuf_ubuf *ub, struct device *dev)
+{
+	int ret;
+
+	ret = sg_alloc_table_from_pages(&ub->sgt, ub->pages, ub->nr_pages,
+					offset_in_page(ub->addr), ub->len,
+					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (ret)
+		return ret;
+	ret = dma_map_sgtable(dev, &ub->sgt, kubuf_ubuf_dir(ub), 0);
+	if (ret) {
+		sg_free_table(&ub->sgt);
+		return ret;
+	}
+	ub->dma_dev = get_device(dev);
+	return 0;
+}
+
+static void kubuf_ubuf_dma_unmap(struct kubuf_ubuf *ub)
+{
+	if (!ub->dma_dev)
+		return;
+	dma_unmap_sgtable(ub->dma_dev, &ub->sgt, kubuf_ubuf_dir(ub), 0);
+	sg_free_table(&ub->sgt);
+	put_device(ub->dma_dev);
+	ub->dma_dev = NULL;
+}
+
+static int kubuf_ubuf_pin(struct kubuf_ubuf *ub, struct kubuf_device *kd)
 {
 	unsigned long start = ub->addr & PAGE_MASK;
 	unsigned int gup_flags = FOLL_LONGTERM;
@@ -192,9 +247,17 @@ static int kubuf_ubuf_pin(struct kubuf_ubuf *ub)
 		ret = -ENOMEM;
 		goto err_unpin;
 	}
+	if ((kd->ops->flags & KUBUF_DMA_UBUF) && kd->dev) {
+		ret = kubuf_ubuf_dma_map(ub, kd->dev);
+		if (ret)
+			goto err_vunmap;
+	}
 	kubuf_stat_add(KUBUF_STAT_PINNED_PAGES, ub->nr_pages);
 	return 0;
 
+err_vunmap:
+	vunmap(ub->vmap);
+	ub->vmap = NULL;
 err_unpin:
 	unpin_user_pages(ub->pages, pinned);
 err_free:
@@ -205,6 +268,7 @@ err_free:
 
 static void kubuf_ubuf_unpin(struct kubuf_ubuf *ub)
 {
+	kubuf_ubuf_dma_unmap(ub);
 	vunmap(ub->vmap);
 	ub->vmap = NULL;
 	unpin_user_pages_dirty_lock(ub->pages, ub->nr_pages,
@@ -216,6 +280,18 @@ static void kubuf_ubuf_unpin(struct kubuf_ubuf *ub)
 }
 
 /* --- revocation and freeing ------------------------------------------------ */
+
+/* Tell the driver, so that its device stops: it may have DMA in flight. */
+static void kubuf_ubuf_revoking(struct kubuf_file *kf, struct kubuf_ubuf *ub)
+{
+	struct kubuf_device *kd = kf->kd;
+	int idx;
+
+	if (!kd->ops->revoke || !kubuf_dev_enter(kd, &idx))
+		return;
+	kd->ops->revoke(kf, ub->id);
+	kubuf_dev_exit(kd, idx);
+}
 
 /*
  * Stop the device's use of @ub and unpin it. Returns true if this call
@@ -233,7 +309,8 @@ static bool kubuf_ubuf_revoke(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	WRITE_ONCE(ub->state, KUBUF_UBUF_REVOKED);
 	spin_unlock(&ub->lock);
 	kubuf_ring_revoked(kf, ub);
-	kubuf_sim_revoked(kf, ub);
+	kubuf_cmd_revoked(kf, ub);
+	kubuf_ubuf_revoking(kf, ub);
 
 	/*
 	 * The device notices at its next page and lets go. The condition is
@@ -257,8 +334,17 @@ static void kubuf_ubuf_free(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	kubuf_stat_dec(KUBUF_STAT_UBUFS);
 }
 
-/* The driver side: a device reset revokes every registration of @kf. */
-int kubuf_ubuf_revoke_all(struct kubuf_file *kf)
+/**
+ * kubuf_file_revoke() - revoke every registration of @kf.
+ * @kf:	the file.
+ *
+ * The driver's side (a device reset): the device stops using them, they
+ * are unpinned, and the application gets KUBUF_EVENT_REVOKED; it still
+ * unregisters them (their ids stay until then). Rings in them die.
+ * Context: process; the caller holds no memory of @kf (this waits for
+ * every holder).
+ */
+void kubuf_file_revoke(struct kubuf_file *kf)
 {
 	struct kubuf_ubuf *ub;
 	unsigned long id;
@@ -271,8 +357,34 @@ int kubuf_ubuf_revoke_all(struct kubuf_file *kf)
 
 	if (any)
 		kubuf_notify_event(&kf->notify, KUBUF_EVENT_REVOKED);
-	return 0;
 }
+EXPORT_SYMBOL_GPL(kubuf_file_revoke);
+
+/**
+ * kubuf_ubuf_revoke_id() - revoke registration @id of @kf.
+ * @kf:	the file.
+ * @id:	the registration.
+ *
+ * As kubuf_file_revoke(), for one registration.
+ * Context: process; the caller holds no memory of @kf.
+ * Return: 0, or -ENOENT if there is no such registration.
+ */
+int kubuf_ubuf_revoke_id(struct kubuf_file *kf, u32 id)
+{
+	struct kubuf_ubuf *ub;
+	bool done = false;
+
+	mutex_lock(&kf->lock);
+	ub = xa_load(&kf->ubufs, id);
+	if (ub)
+		done = kubuf_ubuf_revoke(kf, ub);
+	mutex_unlock(&kf->lock);
+
+	if (done)
+		kubuf_notify_event(&kf->notify, KUBUF_EVENT_REVOKED);
+	return ub ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(kubuf_ubuf_revoke_id);
 
 /* release(): the application is gone, whatever process closed last. */
 void kubuf_ubuf_release_all(struct kubuf_file *kf)
@@ -292,7 +404,7 @@ void kubuf_ubuf_release_all(struct kubuf_file *kf)
 /* --- the device's access ----------------------------------------------------- */
 
 int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
-		       struct kubuf_dev_mem *m)
+		       struct kubuf_mem *m)
 {
 	struct kubuf_ubuf *ub;
 
@@ -306,7 +418,7 @@ int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
 
 /* As kubuf_ubuf_dev_get(), for a registration the caller already knows. */
 int kubuf_ubuf_dev_hold(struct kubuf_file *kf, struct kubuf_ubuf *ub,
-			u32 access, struct kubuf_dev_mem *m)
+			u32 access, struct kubuf_mem *m)
 {
 	lockdep_assert_held(&kf->lock);
 
@@ -321,8 +433,13 @@ int kubuf_ubuf_dev_hold(struct kubuf_file *kf, struct kubuf_ubuf *ub,
 	WRITE_ONCE(ub->users, ub->users + 1);
 	spin_unlock(&ub->lock);
 
+	memset(m, 0, sizeof(*m));	/* no field left from the caller */
 	m->vaddr = ub->vmap + offset_in_page(ub->addr);
 	m->len = ub->len;
+	if (ub->dma_dev) {
+		m->sgt = &ub->sgt;
+		m->sgt_offset = offset_in_page(ub->addr);
+	}
 	m->kf = kf;
 	m->ubuf = ub;
 	m->app_write = true;
@@ -360,7 +477,7 @@ void kubuf_ubuf_dev_will_read(struct kubuf_ubuf *ub, void *addr, u64 len)
 
 /* --- ioctls ---------------------------------------------------------------- */
 
-static int kubuf_ubuf_register(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_ubuf_register(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ubuf_reg __user *uarg = argp;
 	struct kubuf_ubuf_reg arg;
@@ -401,7 +518,7 @@ static int kubuf_ubuf_register(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_ubuf_account(ub);
 	if (ret)
 		goto err_slot;
-	ret = kubuf_ubuf_pin(ub);
+	ret = kubuf_ubuf_pin(ub, kf->kd);
 	if (ret)
 		goto err_unaccount;
 
@@ -445,7 +562,7 @@ err_free:
 	return ret;
 }
 
-static int kubuf_ubuf_unregister(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_ubuf_unregister(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ubuf *ub;
 	u32 id;
@@ -468,7 +585,7 @@ static int kubuf_ubuf_unregister(struct kubuf_file *kf, void __user *argp)
 	return 0;
 }
 
-static int kubuf_ubuf_query(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_ubuf_query(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ubuf_query q;
 	struct kubuf_ubuf *ub;
@@ -498,23 +615,4 @@ static int kubuf_ubuf_query(struct kubuf_file *kf, void __user *argp)
 	if (copy_to_user(argp, &q, sizeof(q)))
 		return -EFAULT;
 	return 0;
-}
-
-int kubuf_ubuf_ioctl(struct kubuf_file *kf, struct file *file,
-		     unsigned int cmd, void __user *argp)
-{
-	switch (cmd) {
-	case KUBUF_IOC_UBUF_REGISTER:
-		if (!kubuf_file_writable(file))
-			return -EBADF;
-		return kubuf_ubuf_register(kf, argp);
-	case KUBUF_IOC_UBUF_UNREGISTER:
-		if (!kubuf_file_writable(file))
-			return -EBADF;
-		return kubuf_ubuf_unregister(kf, argp);
-	case KUBUF_IOC_UBUF_QUERY:
-		return kubuf_ubuf_query(kf, argp);
-	default:
-		return -ENOIOCTLCMD;
-	}
 }

@@ -38,7 +38,7 @@
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 
-#include "kubuf.h"
+#include "internal.h"
 
 static unsigned int max_user_files = 1024;
 module_param(max_user_files, uint, 0644);

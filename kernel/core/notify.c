@@ -24,7 +24,7 @@
 #include <linux/eventfd.h>
 #include <linux/uaccess.h>
 
-#include "kubuf.h"
+#include "internal.h"
 
 void kubuf_notify_init(struct kubuf_notify *n)
 {
@@ -50,6 +50,23 @@ void kubuf_notify_event(struct kubuf_notify *n, u32 events)
 		wake_up_interruptible_poll(&n->wq, EPOLLPRI);
 }
 
+/**
+ * kubuf_notify() - raise events (KUBUF_EVENT_*) on @kf.
+ * @kf:		the file.
+ * @events:	the events.
+ *
+ * They are pending until KUBUF_IOC_GET_EVENTS reads them; the bound
+ * eventfd is signalled and poll() waiters are woken.
+ * Context: any in which a spinlock_t may be taken: process, softirq,
+ * timers, interrupt handlers (threaded on PREEMPT_RT, as request_irq()
+ * makes them there); not under a raw spinlock.
+ */
+void kubuf_notify(struct kubuf_file *kf, u32 events)
+{
+	kubuf_notify_event(&kf->notify, events);
+}
+EXPORT_SYMBOL_GPL(kubuf_notify);
+
 /* Swap in @ctx (NULL to clear); drop the old reference, exactly once. */
 static void kubuf_notify_swap(struct kubuf_notify *n, struct eventfd_ctx *ctx)
 {
@@ -69,8 +86,7 @@ static void kubuf_notify_swap(struct kubuf_notify *n, struct eventfd_ctx *ctx)
 	}
 }
 
-static int kubuf_notify_set_eventfd(struct kubuf_notify *n,
-				    void __user *argp)
+int kubuf_notify_set_eventfd(struct kubuf_notify *n, void __user *argp)
 {
 	struct kubuf_eventfd arg;
 	struct eventfd_ctx *ctx;
@@ -97,7 +113,7 @@ static int kubuf_notify_set_eventfd(struct kubuf_notify *n,
 	return 0;
 }
 
-static int kubuf_notify_get_events(struct kubuf_notify *n, void __user *argp)
+int kubuf_notify_get_events(struct kubuf_notify *n, void __user *argp)
 {
 	struct kubuf_events ev;
 	unsigned long flags;
@@ -121,19 +137,6 @@ static int kubuf_notify_get_events(struct kubuf_notify *n, void __user *argp)
 	return 0;
 }
 
-int kubuf_notify_ioctl(struct kubuf_notify *n, unsigned int cmd,
-		       void __user *argp)
-{
-	switch (cmd) {
-	case KUBUF_IOC_SET_EVENTFD:
-		return kubuf_notify_set_eventfd(n, argp);
-	case KUBUF_IOC_GET_EVENTS:
-		return kubuf_notify_get_events(n, argp);
-	default:
-		return -ENOIOCTLCMD;
-	}
-}
-
 /*
  * read() never blocks (it is the copying baseline: the device produces
  * on demand), so the device is always readable; EPOLLPRI says events
@@ -154,6 +157,12 @@ __poll_t kubuf_notify_poll(struct kubuf_notify *n, struct file *file,
  * The file is going: drop the eventfd. A device command still finishing
  * may raise an event later; it only sets a bit nobody will read.
  */
+/* The device is gone: poll() waiters wake to POLLHUP. */
+void kubuf_notify_hangup(struct kubuf_notify *n)
+{
+	wake_up_interruptible_poll(&n->wq, EPOLLHUP | EPOLLERR);
+}
+
 void kubuf_notify_release(struct kubuf_notify *n)
 {
 	kubuf_notify_swap(n, NULL);

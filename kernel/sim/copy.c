@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The two ways of sharing data that need neither pinning nor mapping,
- * kept as the reference the zero-copy techniques are measured against.
+ * The simulated device's two ways of sharing data that need neither
+ * pinning nor mapping, kept as the reference the zero-copy techniques
+ * are measured against.
  *
  * KUBUF_IOC_UCOPY is the article's "neither" method: the device reads or
  * writes the caller's buffer only inside the caller's own system call,
@@ -18,24 +19,11 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "kubuf.h"
+#include <kubuf/core.h>
+
+#include "sim.h"
 
 #define KUBUF_READ_MAX	SZ_1M
-
-static int kubuf_copy_check(const struct kubuf_ucopy *a)
-{
-	if (a->flags || a->reserved0 || a->reserved[0] || a->reserved[1])
-		return -EINVAL;
-	if (a->op != KUBUF_UCOPY_FILL && a->op != KUBUF_UCOPY_CHECKSUM)
-		return -EINVAL;
-	if (a->op == KUBUF_UCOPY_CHECKSUM && a->seed)
-		return -EINVAL;
-	if (!a->len)
-		return -EINVAL;
-	if (a->len > KUBUF_MAX_UBUF_SIZE)
-		return -E2BIG;
-	return 0;
-}
 
 static void kubuf_copy_pattern(u8 *p, u64 n, u32 seed, u64 off)
 {
@@ -45,21 +33,15 @@ static void kubuf_copy_pattern(u8 *p, u64 n, u32 seed, u64 off)
 		p[i] = kubuf_pattern_byte(seed, off + i);
 }
 
-int kubuf_copy_ioctl(struct kubuf_file *kf, void __user *argp)
+/* KUBUF_IOC_UCOPY, checked by the core: @a is the caller's @uarg. */
+int kubuf_sim_ucopy(struct kubuf_file *kf, struct kubuf_ucopy *ap,
+		    struct kubuf_ucopy __user *uarg)
 {
-	struct kubuf_ucopy __user *uarg = argp;
 	u64 sum = KUBUF_CHECKSUM_INIT, done = 0;
-	struct kubuf_ucopy a;
-	void __user *ubuf;
+	const struct kubuf_ucopy a = *ap;
+	void __user *ubuf = u64_to_user_ptr(a.addr);
 	u8 *bounce;
-	int ret;
-
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	ret = kubuf_copy_check(&a);
-	if (ret)
-		return ret;
-	ubuf = u64_to_user_ptr(a.addr);
+	int ret = 0;
 
 	bounce = (u8 *)__get_free_page(GFP_KERNEL);
 	if (!bounce)
@@ -128,7 +110,7 @@ static void kubuf_copy_fill_free(void *arg)
  * every other user's work; a fatal signal ends the wait (the device
  * finishes the fill and frees the buffer).
  */
-ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf, size_t len)
+ssize_t kubuf_sim_read(struct kubuf_file *kf, char __user *buf, size_t len)
 {
 	struct kubuf_copy_fill *f;
 	ssize_t ret;
@@ -145,7 +127,7 @@ ssize_t kubuf_copy_read(struct kubuf_file *kf, char __user *buf, size_t len)
 		return -ENOMEM;
 	}
 
-	ret = kubuf_sim_call(kf, kubuf_copy_fill_fn, kubuf_copy_fill_free, f);
+	ret = kubuf_call(kf, kubuf_copy_fill_fn, kubuf_copy_fill_free, f);
 	if (ret == -EINTR)
 		return ret;		/* @f is the device's now */
 	if (!ret)

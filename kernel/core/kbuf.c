@@ -8,8 +8,8 @@
  *          caller's memory cgroup, mapped for the device with vmap() and
  *          into the application with vm_insert_pages() at mmap time;
  *   DMA    physically contiguous memory from dma_alloc_coherent() on the
- *          module's own platform device, mapped as raw PFNs at mmap time
- *          on x86 (kubuf_kbuf_map_dma() says why), with
+ *          driver's device (kubuf_device_create()'s @dev), mapped as raw
+ *          PFNs at mmap time on x86 (kubuf_kbuf_map_dma() says why), with
  *          dma_mmap_coherent() elsewhere; charged to the allocating
  *          user's RLIMIT_MEMLOCK (the DMA API cannot charge a memory
  *          cgroup). The device's address stays in the kernel: given to
@@ -65,7 +65,6 @@
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
-#include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -74,7 +73,7 @@
 #include <asm/set_memory.h>
 #endif
 
-#include "kubuf.h"
+#include "internal.h"
 
 #define KUBUF_KBUF_OFF_SHIFT	28		/* bytes per id window, log2 */
 #define KUBUF_KBUF_WIN_PAGES	(1UL << (KUBUF_KBUF_OFF_SHIFT - PAGE_SHIFT))
@@ -98,9 +97,11 @@ static_assert(KUBUF_MAX_KBUFS <= KUBUF_KBUF_MAX_ID);
  * @dma_addr:	DMA: the device's address of the buffer.
  * @user:	charged for the pages (a reference).
  * @memlock:	DMA: the charge to the allocating user's RLIMIT_MEMLOCK.
+ * @kd:		the device it was allocated for (a reference).
  */
 struct kubuf_kbuf {
 	struct kref ref;
+	struct kubuf_device *kd;
 	u32 kind;
 	u32 cache;
 	u32 flags;
@@ -111,9 +112,6 @@ struct kubuf_kbuf {
 	struct kubuf_user *user;
 	struct kubuf_memlock memlock;
 };
-
-/* The device DMA buffers are allocated for; set up once at module init. */
-static struct platform_device *kubuf_kbuf_pdev;
 
 /*
  * Failures no allocation failure reaches, for tests (debugfs
@@ -131,8 +129,10 @@ static struct kubuf_fault kubuf_fail_dma_map = KUBUF_FAULT_INIT;
  * has decrypted (shared with the host), which such a mapping would reach
  * through an encrypted one: refused there, never mis-mapped.
  */
-static bool kubuf_kbuf_dma_ok(void)
+static bool kubuf_kbuf_dma_ok(const struct kubuf_device *kd)
 {
+	if (!kd->dev)
+		return false;	/* no device to allocate for */
 	return !IS_ENABLED(CONFIG_X86) || !cc_platform_has(CC_ATTR_MEM_ENCRYPT);
 }
 
@@ -314,7 +314,7 @@ static void kubuf_kbuf_unaccount(struct kubuf_kbuf *kb)
 
 static int kubuf_kbuf_alloc_mem(struct kubuf_kbuf *kb)
 {
-	struct device *dev = &kubuf_kbuf_pdev->dev;
+	struct device *dev = kb->kd->dev;
 
 	if (kb->kind == KUBUF_KBUF_PAGES)
 		return kubuf_kbuf_alloc_pages(kb);
@@ -334,13 +334,13 @@ static void kubuf_kbuf_release(struct kref *ref)
 		kubuf_kbuf_free_pages(kb, kb->nr_pages,
 				      kubuf_kbuf_clear_cache(kb));
 	} else {
-		dma_free_coherent(&kubuf_kbuf_pdev->dev,
-				  kb->nr_pages << PAGE_SHIFT, kb->vaddr,
-				  kb->dma_addr);
+		dma_free_coherent(kb->kd->dev, kb->nr_pages << PAGE_SHIFT,
+				  kb->vaddr, kb->dma_addr);
 	}
 	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, -(s64)kb->nr_pages);
 	kubuf_stat_dec(KUBUF_STAT_KBUFS);
 	kubuf_kbuf_unaccount(kb);
+	kubuf_device_put(kb->kd);
 	kfree(kb);
 }
 
@@ -448,7 +448,7 @@ static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
 
 	/* It reads the offset into the buffer from vm_pgoff. */
 	vma->vm_pgoff = first;
-	ret = dma_mmap_coherent(&kubuf_kbuf_pdev->dev, vma, kb->vaddr,
+	ret = dma_mmap_coherent(kb->kd->dev, vma, kb->vaddr,
 				kb->dma_addr, kb->nr_pages << PAGE_SHIFT);
 	vma->vm_pgoff = pgoff;
 	return ret;
@@ -456,7 +456,7 @@ static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
 #endif
 
 /* Map pages [@first, @first + vma_pages(@vma)) of @kb into @vma. */
-static int kubuf_kbuf_map(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
+static int kubuf_kbuf_map_vma(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
 			  unsigned long first)
 {
 	unsigned long nr = vma_pages(vma);
@@ -506,7 +506,7 @@ int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
 		clear |= VM_MAYWRITE;
 	kubuf_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, clear);
 
-	ret = kubuf_kbuf_map(kb, vma, first);
+	ret = kubuf_kbuf_map_vma(kb, vma, first);
 	if (ret) {
 		/* The caller zaps whatever part was mapped. */
 		kubuf_kbuf_put(kb);
@@ -520,7 +520,7 @@ int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
 
 /* --- the device's access --------------------------------------------------- */
 
-int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_dev_mem *m)
+int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_mem *m)
 {
 	struct kubuf_kbuf *kb;
 
@@ -531,8 +531,11 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_dev_mem *m)
 		return -ENOENT;
 	kref_get(&kb->ref);
 
+	memset(m, 0, sizeof(*m));	/* no field left from the caller */
 	m->vaddr = kb->vaddr;
 	m->len = (u64)kb->nr_pages << PAGE_SHIFT;
+	if (kb->kind == KUBUF_KBUF_DMA)
+		m->dma_addr = kb->dma_addr;
 	m->kf = kf;
 	m->kbuf = kb;
 	m->app_write = kb->flags & KUBUF_KBUF_APP_WRITE;
@@ -554,7 +557,8 @@ static void kubuf_kbuf_unlink(struct kubuf_file *kf, u32 id)
 	kf->nr_kbufs--;
 }
 
-static int kubuf_kbuf_check(const struct kubuf_kbuf_alloc *a)
+static int kubuf_kbuf_check(const struct kubuf_device *kd,
+			    const struct kubuf_kbuf_alloc *a)
 {
 	if ((a->flags & ~KUBUF_KBUF_APP_WRITE) || a->reserved[0] ||
 	    a->reserved[1])
@@ -571,12 +575,12 @@ static int kubuf_kbuf_check(const struct kubuf_kbuf_alloc *a)
 	if (a->cache != KUBUF_CACHE_CACHED &&
 	    (a->kind != KUBUF_KBUF_PAGES || !KUBUF_KBUF_CACHE_MODES))
 		return -EOPNOTSUPP;
-	if (a->kind == KUBUF_KBUF_DMA && !kubuf_kbuf_dma_ok())
+	if (a->kind == KUBUF_KBUF_DMA && !kubuf_kbuf_dma_ok(kd))
 		return -EOPNOTSUPP;
 	return 0;
 }
 
-static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_kbuf_alloc arg;
 	struct kubuf_kbuf *kb;
@@ -585,7 +589,7 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 
 	if (copy_from_user(&arg, argp, sizeof(arg)))
 		return -EFAULT;
-	ret = kubuf_kbuf_check(&arg);
+	ret = kubuf_kbuf_check(kf->kd, &arg);
 	if (ret)
 		return ret;
 
@@ -593,6 +597,8 @@ static int kubuf_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	if (!kb)
 		return -ENOMEM;
 	kref_init(&kb->ref);
+	kb->kd = kf->kd;
+	kubuf_device_get(kb->kd);
 	kb->kind = arg.kind;
 	kb->cache = arg.cache;
 	kb->flags = arg.flags;
@@ -644,11 +650,12 @@ err_account:
 err_slot:
 	kubuf_file_unreserve(kf, &kf->nr_kbufs);
 err_free:
+	kubuf_device_put(kb->kd);
 	kfree(kb);
 	return ret;
 }
 
-static int kubuf_kbuf_free(struct kubuf_file *kf, void __user *argp)
+int kubuf_ioc_kbuf_free(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_kbuf *kb;
 	u32 id;
@@ -672,22 +679,6 @@ static int kubuf_kbuf_free(struct kubuf_file *kf, void __user *argp)
 	return 0;
 }
 
-int kubuf_kbuf_ioctl(struct kubuf_file *kf, struct file *file,
-		     unsigned int cmd, void __user *argp)
-{
-	if (!kubuf_file_writable(file))
-		return -EBADF;
-
-	switch (cmd) {
-	case KUBUF_IOC_KBUF_ALLOC:
-		return kubuf_kbuf_alloc(kf, argp);
-	case KUBUF_IOC_KBUF_FREE:
-		return kubuf_kbuf_free(kf, argp);
-	default:
-		return -ENOIOCTLCMD;
-	}
-}
-
 /* release(): drop the table's references; mappings keep their own. */
 void kubuf_kbuf_release_all(struct kubuf_file *kf)
 {
@@ -709,37 +700,13 @@ void kubuf_kbuf_debugfs(struct dentry *dir)
 	kubuf_fault_debugfs(&kubuf_fail_dma_map, "fail_dma_map", dir);
 }
 
-u64 kubuf_kbuf_features(void)
+u64 kubuf_kbuf_features(const struct kubuf_device *kd)
 {
 	u64 f = KUBUF_FEAT_KBUF;
 
-	if (kubuf_kbuf_dma_ok())
+	if (kubuf_kbuf_dma_ok(kd))
 		f |= KUBUF_FEAT_KBUF_DMA;
 	if (KUBUF_KBUF_CACHE_MODES)
 		f |= KUBUF_FEAT_KBUF_WC | KUBUF_FEAT_KBUF_UC;
 	return f;
-}
-
-int kubuf_kbuf_init(void)
-{
-	struct platform_device *pdev;
-	int ret;
-
-	pdev = platform_device_register_simple(KUBUF_DEVICE_NAME,
-					       PLATFORM_DEVID_NONE, NULL, 0);
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
-	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
-	if (ret) {
-		platform_device_unregister(pdev);
-		return ret;
-	}
-	kubuf_kbuf_pdev = pdev;
-	return 0;
-}
-
-void kubuf_kbuf_exit(void)
-{
-	platform_device_unregister(kubuf_kbuf_pdev);
-	kubuf_kbuf_pdev = NULL;
 }

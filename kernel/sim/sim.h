@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The simulated device's files: sim.c (the device, its commands),
+ * stream.c (its stream), copy.c (UCOPY and read()).
+ */
+#ifndef KUBUF_SIM_H
+#define KUBUF_SIM_H
+
+#include <kubuf/core.h>
+#include <linux/kubuf_ring.h>
+
+/**
+ * struct kubuf_sim_stream - a stream's state, in its ring (kubuf_ring_priv),
+ * under the ring's producer lock.
+ * @s:		the stream's parameters, as started.
+ * @seq:	the next record's sequence number.
+ * @start_ns:	when it started.
+ * @room_ns:	ring full (lossless: waiting; else dropping what is due):
+ *		how long to wait before looking again; doubles while the
+ *		consumer makes no room.
+ */
+struct kubuf_sim_stream {
+	struct kubuf_stream s;
+	u64 seq;
+	u64 start_ns;
+	u64 room_ns;
+};
+
+int kubuf_sim_stream_start(struct kubuf_ring *r, const struct kubuf_stream *s);
+u64 kubuf_sim_stream_burst(struct kubuf_ring *r);
+
+int kubuf_sim_ucopy(struct kubuf_file *kf, struct kubuf_ucopy *a,
+		    struct kubuf_ucopy __user *uarg);
+ssize_t kubuf_sim_read(struct kubuf_file *kf, char __user *buf, size_t len);
+
+#endif /* KUBUF_SIM_H */
