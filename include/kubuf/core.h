@@ -149,7 +149,9 @@ struct kubuf_cmd {
  *		device's use of it now (abort a DMA in flight). The core then
  *		waits for every hold to be given back, and unmaps and unpins
  *		it only after that. Process context, the file's lock held:
- *		call no function of the core. Optional.
+ *		call no function of the core. Optional. Not called for the
+ *		revocations of kubuf_device_destroy(): before it, the driver
+ *		stops its device and gives back its holds itself.
  * @cmd_check:	KUBUF_IOC_DEV_CMD or a command ring's record: check the
  *		fields of @a that the core does not know (op, seed, repeat,
  *		len) and say which buffers it uses, with what access

@@ -154,9 +154,9 @@ static int kubuf_cmd_check(struct kubuf_device *kd,
 			   const struct kubuf_dev_cmd *a, u32 *dst, u32 *src)
 {
 	const u32 all = KUBUF_ACCESS_DEV_READ | KUBUF_ACCESS_DEV_WRITE;
-	int ret;
+	int ret, idx;
 
-	if (!kd->ops->cmd_check)
+	if (!(kd->features & KUBUF_FEAT_DEVICE))
 		return -EOPNOTSUPP;
 	if (a->flags & ~KUBUF_DEV_NOWAIT)
 		return -EINVAL;
@@ -164,7 +164,11 @@ static int kubuf_cmd_check(struct kubuf_device *kd,
 		return -EINVAL;
 	*dst = 0;
 	*src = 0;
+	/* Command rings get here from the device's workers: enter. */
+	if (!kubuf_dev_enter(kd, &idx))
+		return -ESHUTDOWN;
 	ret = kd->ops->cmd_check(kd, a, dst, src);
+	kubuf_dev_exit(kd, idx);
 	if (ret)
 		return ret;
 	if (WARN_ON_ONCE((*dst & ~all) || (*src & ~all)))

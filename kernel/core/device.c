@@ -339,6 +339,19 @@ static const struct file_operations kubuf_fops = {
 
 /* --- devices ------------------------------------------------------------------ */
 
+/* Every feature the core has whatever the driver; the rest are its ops'. */
+static u64 kubuf_features(const struct kubuf_device *kd)
+{
+	u64 f = KUBUF_FEAT_STATS | KUBUF_FEAT_UBUF | KUBUF_FEAT_EVENTS |
+		KUBUF_FEAT_RING | kubuf_kbuf_features(kd);
+
+	if (kd->ops->ucopy && kd->ops->read)
+		f |= KUBUF_FEAT_UCOPY;
+	if (kd->ops->cmd_check)
+		f |= KUBUF_FEAT_DEVICE;
+	return f;
+}
+
 void kubuf_device_get(struct kubuf_device *kd)
 {
 	kref_get(&kd->ref);
@@ -425,6 +438,7 @@ struct kubuf_device *kubuf_device_create(struct device *dev, const char *name,
 		goto err_srcu;
 	}
 	kd->dev = get_device(dev);
+	kd->features = kubuf_features(kd);
 
 	kd->misc.minor = MISC_DYNAMIC_MINOR;
 	kd->misc.name = kd->name;

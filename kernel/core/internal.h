@@ -97,6 +97,8 @@ struct kubuf_notify {
  *		@gone is set and kubuf_device_destroy() returned.
  * @priv:	the driver's pointer.
  * @dev:	the driver's device (a reference), for DMA; or NULL.
+ * @features:	KUBUF_FEAT_* of the device, fixed at create (GET_INFO
+ *		answers after removal, when @ops may be gone).
  * @wq:		the device's workers (cmd.c).
  * @srcu:	readers: every call into @ops and every ioctl.
  * @gone:	set once by kubuf_device_destroy().
@@ -111,6 +113,7 @@ struct kubuf_device {
 	const struct kubuf_ops *ops;
 	void *priv;
 	struct device *dev;
+	u64 features;
 	struct workqueue_struct *wq;
 	struct srcu_struct srcu;
 	bool gone;

@@ -26,19 +26,6 @@
 #define KUBUF_IOCF_RDWR		BIT(0)
 #define KUBUF_IOCF_ANYTIME	BIT(1)
 
-/* Every feature the core has whatever the driver; the rest are its ops'. */
-static u64 kubuf_features(const struct kubuf_device *kd)
-{
-	u64 f = KUBUF_FEAT_STATS | KUBUF_FEAT_UBUF | KUBUF_FEAT_EVENTS |
-		KUBUF_FEAT_RING | kubuf_kbuf_features(kd);
-
-	if (kd->ops->ucopy && kd->ops->read)
-		f |= KUBUF_FEAT_UCOPY;
-	if (kd->ops->cmd_check && kd->ops->cmd_slice)
-		f |= KUBUF_FEAT_DEVICE;
-	return f;
-}
-
 static int kubuf_ioc_get_info(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_info info;
@@ -46,7 +33,7 @@ static int kubuf_ioc_get_info(struct kubuf_file *kf, void __user *argp)
 	memset(&info, 0, sizeof(info));
 	info.abi_version = KUBUF_ABI_VERSION;
 	info.page_size = PAGE_SIZE;
-	info.features = kubuf_features(kf->kd);
+	info.features = kf->kd->features;	/* not ops: may be gone */
 	info.max_ubufs = KUBUF_MAX_UBUFS;
 	info.max_kbufs = KUBUF_MAX_KBUFS;
 	info.max_ubuf_size = KUBUF_MAX_UBUF_SIZE;

@@ -82,7 +82,8 @@ EXPORT_SYMBOL_GPL(kubuf_mem_alive);
  * kubuf_mem_put() - give a hold back.
  * @m:	the hold; zeroed, so a second put does nothing.
  *
- * Context: process or softirq; no lock of the core needed.
+ * Context: process (a hold taken for an interrupt-driven transfer is
+ * given back from the driver's thread or work, not its handler).
  */
 void kubuf_mem_put(struct kubuf_mem *m)
 {

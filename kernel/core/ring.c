@@ -456,11 +456,11 @@ static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
 
 	mutex_lock(&r->prod_lock);
 	kubuf_ring_view_map(r, &r->held);
-	if (!kd->ops->stream_burst) {
-		/* A reply ring only: its completions announce themselves. */
-		kubuf_ring_announce(r, 0, true);
-	} else if (kubuf_dev_enter(kd, &idx)) {
-		next = kd->ops->stream_burst(r);
+	if (kubuf_dev_enter(kd, &idx)) {
+		if (kd->ops->stream_burst)
+			next = kd->ops->stream_burst(r);
+		else	/* a reply ring: completions announce themselves */
+			kubuf_ring_announce(r, 0, true);
 		kubuf_dev_exit(kd, idx);
 	}
 	/* The wakeup a batch owes the consumer comes in time, too. */
@@ -1143,7 +1143,7 @@ int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp)
 	if (ret)
 		return ret;
 	if (!ops->stream_burst)
-		return -EOPNOTSUPP;
+		return -EOPNOTSUPP;	/* in the ioctl's SRCU section */
 
 	size = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + s.rec_size);
 	mutex_lock(&kf->lock);

@@ -287,9 +287,11 @@ static void kubuf_ubuf_revoking(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 	struct kubuf_device *kd = kf->kd;
 	int idx;
 
-	if (!kd->ops->revoke || !kubuf_dev_enter(kd, &idx))
+	/* Entered first: after removal, @ops may be unloaded memory. */
+	if (!kubuf_dev_enter(kd, &idx))
 		return;
-	kd->ops->revoke(kf, ub->id);
+	if (kd->ops->revoke)
+		kd->ops->revoke(kf, ub->id);
 	kubuf_dev_exit(kd, idx);
 }
 
