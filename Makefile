@@ -59,8 +59,10 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS    ?= -O2 -g
 # The project's own preprocessor flags, kept apart from the user's CPPFLAGS
-# so that setting those on the command line adds to them.
-KUBUF_CPPFLAGS := -Iinclude/uapi -Ilib/include -D_GNU_SOURCE \
+# so that setting those on the command line adds to them: the ABI
+# (<linux/kubuf.h>, <linux/kubuf_ring.h>), the ring's implementation the
+# module shares (<kubuf/ring.h>), libkubuf's API (<kubuf.h>).
+KUBUF_CPPFLAGS := -Iinclude/uapi -Iinclude -Ilib/include -D_GNU_SOURCE \
              -DKUBUF_VERSION='"$(VERSION)"'
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
@@ -72,7 +74,8 @@ GUEST_SRC := $(wildcard tests/guest/*.c)
 FUZZ_SRC  := $(wildcard tests/guest/fuzz/*.c)
 HOST_SRC  := $(wildcard tests/host/*.c)
 TOOL_SRC  := $(wildcard tools/*.c)
-HDRS      := $(wildcard include/uapi/linux/*.h) lib/include/kubuf.h \
+HDRS      := $(wildcard include/uapi/linux/*.h) include/kubuf/ring.h \
+             lib/include/kubuf.h \
              $(wildcard lib/src/*.h) $(wildcard tests/guest/*.h) \
              $(wildcard tests/guest/fuzz/*.h) $(wildcard tools/*.h)
 
@@ -269,8 +272,8 @@ uninstall-user:
 # The peers come from Debian; valgrind gives the instruction counts.
 BENCH_PKGS := libck-dev libdpdk-dev valgrind pkg-config
 BENCH_RING_SRC := $(filter-out bench/ring/rte.c,$(wildcard bench/ring/*.c))
-BENCH_RING_HDR := $(wildcard bench/ring/*.h) include/uapi/linux/kubuf_ring.h \
-             $(B)/flags
+BENCH_RING_HDR := $(wildcard bench/ring/*.h) include/kubuf/ring.h \
+             include/uapi/linux/kubuf_ring.h $(B)/flags
 BENCH_RESULTS ?= bench/results
 
 # DPDK's flags (its -march among them) reach only the file that uses it.

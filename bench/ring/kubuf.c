@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 
-#include <linux/kubuf_ring.h>
+#include <kubuf/ring.h>
 
 #include "bench.h"
 

@@ -39,7 +39,7 @@
 #include <linux/srcu.h>
 
 #include <kubuf/core.h>
-#include <linux/kubuf_ring.h>
+#include <kubuf/ring.h>
 
 #include "compat.h"
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Shared rings: the device and the application stream records to each
- * other through memory both map, with the protocol and checks of
- * include/uapi/linux/kubuf_ring.h (one implementation, shared with
- * libkubuf). This file gives each ring its memory, its turns on the
- * device's workers and its wakeups; what a stream produces is the
- * driver's (kubuf_ops.stream_burst), through kubuf_ring_reserve(),
+ * other through memory both map, in the layout of
+ * include/uapi/linux/kubuf_ring.h, with the protocol and checks of
+ * include/kubuf/ring.h (one implementation, shared with libkubuf). This
+ * file gives each ring its memory, its turns on the device's workers and
+ * its wakeups; what a stream produces is the driver's
+ * (kubuf_ops.stream_burst), through kubuf_ring_reserve(),
  * kubuf_ring_commit() and kubuf_ring_announce().
  *
  * Object model
@@ -47,7 +48,7 @@
  * the ring is running holds its buffers as every command does (cmd.c).
  *
  * Trust. Every value read from the ring goes through the checks of
- * kubuf_ring.h; a command is copied out of the ring before it is looked
+ * kubuf/ring.h; a command is copied out of the ring before it is looked
  * at. A failed check marks the ring BROKEN and the thread stops using it.
  * Each burst is bounded (records, bytes), so no application can keep a
  * worker in a loop; the driver's burst is bounded the same way.

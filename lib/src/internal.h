@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <sys/ioctl.h>
 
+#include <kubuf/ring.h>
+
 #include "kubuf.h"
 
 /* Exported symbols; everything else is hidden (-fvisibility=hidden). */

@@ -2,7 +2,7 @@
 /*
  * libkubuf: this process's end of a shared ring.
  *
- * The ring protocol is <linux/kubuf_ring.h>, used here as it is: this file
+ * The ring protocol is <kubuf/ring.h>, used here as it is: this file
  * only adds what a process needs around it, the system calls that attach,
  * wait, kick and query, and the counters of those calls.
  *

@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#include <linux/kubuf_ring.h>
+#include <kubuf/ring.h>
 
 #include "harness.h"
 #include "kubuf.h"

@@ -2,9 +2,9 @@
 /*
  * Shared rings, seen from the ABI: every errno of ATTACH, DETACH, QUERY,
  * KICK, STREAM_START and STREAM_STOP; the stream and the command ring
- * driven with nothing but <linux/kubuf_ring.h> (the implementation the
- * module uses too); the lifecycle (revoke, unregister, free, close while
- * the device runs); and a hostile application scribbling over its rings
+ * driven with nothing but <kubuf/ring.h> (the implementation the module
+ * uses too); the lifecycle (revoke, unregister, free, close while the
+ * device runs); and a hostile application scribbling over its rings
  * while the device uses them.
  */
 #include <poll.h>
@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include <linux/kubuf_ring.h>
+#include <kubuf/ring.h>
 
 #include "harness.h"
 #include "kubuf.h"

@@ -17,6 +17,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <kubuf/ring.h>
+
 #include "harness.h"
 #include "kubuf.h"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Host tests of the ring of <linux/kubuf_ring.h>, the code the module and
- * the library share, in plain memory:
+ * Host tests of the ring of <kubuf/ring.h>, the code the module and the
+ * library share, in plain memory:
  *
  *  - two threads, a producer and a consumer, over one ring: records of
  *    random sizes that wrap the data area many times, padding, a full
@@ -26,6 +26,8 @@
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+#include <kubuf/ring.h>
 
 #include "harness.h"
 #include "kubuf.h"
@@ -278,7 +280,7 @@ static void *consumer(void *arg)
 			sched_yield();
 			continue;
 		}
-		/* The sleep protocol of kubuf_ring.h (pair (3)). */
+		/* The sleep protocol of kubuf/ring.h (pair (3)). */
 		seq = __atomic_load_n(&t->wake_seq, __ATOMIC_SEQ_CST);
 		if (kubuf_ring_cons_prepare_wait(&v) == 0 &&
 		    !__atomic_load_n(&t->done, __ATOMIC_SEQ_CST)) {

@@ -584,8 +584,10 @@ struct kubuf_events {
 /*
  * Shared rings: streams of records between the device and the
  * application through memory both map, with almost no system calls. The
- * ring itself, its layout and the one implementation both sides use, is
- * <linux/kubuf_ring.h>; the calls below create and drive one.
+ * ring itself, its layout and its records, is <linux/kubuf_ring.h>; the
+ * one implementation both sides use is include/kubuf/ring.h in kubuf's
+ * sources, which applications use through libkubuf (<kubuf.h>). The
+ * calls below create and drive a ring.
  *
  * KUBUF_IOC_RING_ATTACH makes [offset, offset + KUBUF_RING_CTL_SIZE +
  * data_size) of a registration or a driver buffer a ring, and resets its

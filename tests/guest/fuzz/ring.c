@@ -4,6 +4,8 @@
  * stopped, kicked, detached, queried, and consumed or scribbled on from
  * the application's side.
  */
+#include <kubuf/ring.h>
+
 #include "fuzz.h"
 
 static const int E_RING_ATTACH[] = { EBADF, EINVAL, ENOENT, ESHUTDOWN, EACCES,

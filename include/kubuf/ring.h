@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * kubuf ring - the one implementation of both sides of the ring of
+ * <linux/kubuf_ring.h>, used as is by the module (kernel/core/ring.c)
+ * and by libkubuf (lib/src/ring.c): the protocol, its memory ordering
+ * and its checks. <linux/kubuf_ring.h> is the ring's ABI: its layout,
+ * its records and its constants. This header serves both the kernel and
+ * user space (hence __u64 and __inline__, as in the ABI).
+ *
+ * Wakeups. A consumer that finds the ring empty and wants to sleep first
+ * sets waiting, then looks at head once more (kubuf_ring_cons_prepare_wait),
+ * and sleeps only if nothing came. The producer, after publishing head,
+ * reads waiting (kubuf_ring_prod_publish) and wakes the consumer only if
+ * it is set. A full barrier on each side between the store of one and the
+ * load of the other guarantees that at least one of them sees the other's
+ * store: either the consumer sees the new head and does not sleep, or the
+ * producer sees waiting and wakes it. A consumer that keeps up never sets
+ * waiting, so a busy stream costs no system call and no wakeup at all.
+ * The producer may delay the wakeup to batch records (the ring's wake
+ * knobs); a busy-polling consumer never sets waiting.
+ *
+ * Barriers, by pairs (P: producer, C: consumer):
+ *   (1) P: store-release head  after writing records  /
+ *       C: load-acquire head   before reading them.
+ *   (2) C: store-release tail  after reading records  /
+ *       P: load-acquire tail   before overwriting that space.
+ *   (3) C: store waiting; full barrier; load head      /
+ *       P: store head; full barrier; load waiting.
+ *
+ * Trust. The other side may be hostile: it can write any value to any
+ * word of the ring it can reach, at any time. Every function here reads a
+ * shared word exactly once into a local, checks it before use, and never
+ * computes an address from an unchecked value; each call does bounded
+ * work. A check that fails returns -EPROTO (KUBUF_RING_ERR_* says which),
+ * and the caller stops using the ring: the module marks it broken and
+ * tells the application; the application's library reports it.
+ *
+ *   - tail read by the producer must lie in [last tail seen, head]: a
+ *     consumer cannot release what was never published, nor take back
+ *     what it released;
+ *   - head read by the consumer must lie in [last head seen, tail +
+ *     data_size];
+ *   - a record header read by the consumer must have no flags, a
+ *     payload no longer than the consumer accepts, and a whole size that
+ *     fits both in what was published and before the end of the data
+ *     area; padding is never followed by padding. The type is the
+ *     caller's to check.
+ *
+ * The module only writes what it produces and never reads back its own
+ * records, so scribbling on them can only corrupt the application's view.
+ */
+#ifndef KUBUF_RING_H
+#define KUBUF_RING_H
+
+#include <linux/errno.h>
+#include <linux/kubuf_ring.h>
+
+/*
+ * Memory ordering, the same protocol on both sides of the ring. In the
+ * kernel: the kernel's primitives. In user space: the compiler's atomics,
+ * which is also what lets ThreadSanitizer check the protocol.
+ */
+#ifdef __KERNEL__
+#define kubuf_ring_read(p)		READ_ONCE(*(p))
+#define kubuf_ring_write(p, v)		WRITE_ONCE(*(p), (v))
+/* The reading half of pairs (1) and (2): see the comment at the top. */
+#define kubuf_ring_load_acquire(p)	smp_load_acquire(p)
+/* The writing half of pairs (1) and (2): see the comment at the top. */
+#define kubuf_ring_store_release(p, v)	smp_store_release((p), (v))
+/*
+ * Pair (3): a store-release, then a full barrier, then a load-acquire;
+ * kubuf_ring_load_after_mb() is only ever used after kubuf_ring_store_mb().
+ */
+#define kubuf_ring_store_mb(p, v)					\
+	do {								\
+		/* release: also pair (1) for head */			\
+		smp_store_release((p), (v));				\
+		/* pair (3): the store above before the load after */	\
+		smp_mb();						\
+	} while (0)
+/* Pair (3), the load: only ever after kubuf_ring_store_mb(). */
+#define kubuf_ring_load_after_mb(p)	smp_load_acquire(p)
+#else
+#define kubuf_ring_read(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define kubuf_ring_write(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define kubuf_ring_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define kubuf_ring_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define kubuf_ring_store_mb(p, v)	__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define kubuf_ring_load_after_mb(p)	__atomic_load_n((p), __ATOMIC_SEQ_CST)
+#endif
+
+/**
+ * struct kubuf_ring_view - one side's private view of a ring. Never in
+ * shared memory: it is what that side trusts.
+ * @ctl:	the control block.
+ * @data:	the data area.
+ * @size:	bytes of the data area (a power of two).
+ * @pos:	this side's position: head for a producer, tail for a consumer.
+ * @peer:	the other side's position as last read and checked.
+ * @pending:	producer: bytes written since the last kubuf_ring_prod_publish.
+ * @err:	KUBUF_RING_ERR_* of the first check that failed, or 0.
+ */
+struct kubuf_ring_view {
+	struct kubuf_ring_ctl *ctl;
+	unsigned char *data;
+	__u64 size;
+	__u64 pos;
+	__u64 peer;
+	__u64 pending;
+	__u32 err;
+};
+
+/*
+ * Start a view of a ring of @size data bytes at @ring (control block
+ * first). kubuf_ring_init() also resets the shared control block: only
+ * the side that creates the ring (the module, at attach) calls it.
+ */
+static __inline__ void kubuf_ring_view_init(struct kubuf_ring_view *v,
+					    void *ring, __u64 size)
+{
+	v->ctl = (struct kubuf_ring_ctl *)ring;
+	v->data = (unsigned char *)ring + KUBUF_RING_CTL_SIZE;
+	v->size = size;
+	v->pos = 0;
+	v->peer = 0;
+	v->pending = 0;
+	v->err = 0;
+}
+
+static __inline__ void kubuf_ring_init(struct kubuf_ring_view *v, void *ring,
+				       __u64 size)
+{
+	struct kubuf_ring_ctl *c = (struct kubuf_ring_ctl *)ring;
+	unsigned int i;
+
+	kubuf_ring_view_init(v, ring, size);
+	for (i = 0; i < sizeof(*c) / sizeof(__u64); i++)
+		kubuf_ring_write((__u64 *)c + i, 0);
+	kubuf_ring_write(&c->magic, KUBUF_RING_MAGIC);
+	kubuf_ring_write(&c->data_size, (__u32)size);
+}
+
+static __inline__ int kubuf_ring_fail(struct kubuf_ring_view *v, __u32 err)
+{
+	if (!v->err)
+		v->err = err;
+	return -EPROTO;
+}
+
+/* --- producer ------------------------------------------------------------ */
+
+/*
+ * Bytes the producer may still write: reads tail (pair (2)) and checks it.
+ * Returns -EPROTO if the consumer's tail is impossible.
+ */
+static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
+{
+	__u64 tail = kubuf_ring_load_acquire(&v->ctl->tail);
+
+	if (v->err)
+		return -EPROTO;
+	/* Only what was published (pos) can have been released. */
+	if (tail - v->peer > v->pos - v->peer)
+		return kubuf_ring_fail(v, KUBUF_RING_ERR_TAIL);
+	v->peer = tail;
+	return (long long)(v->size - (v->pos + v->pending - tail));
+}
+
+/*
+ * Reserve room for a record of @len payload bytes of @type: returns a
+ * pointer to its payload (write it, then kubuf_ring_prod_commit()), NULL
+ * if the ring is full now (only the padding up to the end of the data
+ * area may have been queued: publish it, so that the consumer can take
+ * it), or NULL with v->err set if the consumer broke the ring. A record
+ * larger than the data area can never fit: callers check
+ * kubuf_rec_size(len) <= size first.
+ */
+static __inline__ void *kubuf_ring_prod_reserve(struct kubuf_ring_view *v,
+						__u32 len, __u16 type)
+{
+	__u64 need = kubuf_rec_size(len);
+	__u64 at = v->pos + v->pending;
+	__u64 to_end = v->size - (at & (v->size - 1));
+	__u64 pad = need > to_end ? to_end : 0;
+	struct kubuf_rec *r;
+	long long space;
+
+	if (need > v->size || v->err)
+		return (void *)0;
+	/*
+	 * The tail checked last is enough when it shows room: the consumer
+	 * only ever releases more. Read tail again (pair (2)) only when it
+	 * does not, so a record costs no load of the consumer's line.
+	 */
+	space = (long long)(v->size - (at - v->peer));
+	if ((__u64)space < pad + need) {
+		space = kubuf_ring_prod_space(v);
+		if (space < 0 || (__u64)space < pad)
+			return (void *)0;
+	}
+	if (pad) {
+		r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
+		r->len = (__u32)(pad - sizeof(*r));
+		r->type = KUBUF_REC_PAD;
+		r->flags = 0;
+		at += pad;
+		v->pending += pad;
+		space -= pad;
+	}
+	/*
+	 * Padding is queued even when the record does not fit after it: a
+	 * record larger than half the data area may never fit behind the
+	 * padding, even in an empty ring, but always fits at the start.
+	 */
+	if ((__u64)space < need)
+		return (void *)0;
+	r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
+	r->len = len;
+	r->type = type;
+	r->flags = 0;
+	return r + 1;
+}
+
+/* The record reserved last is written: count it in what will be published. */
+static __inline__ void kubuf_ring_prod_commit(struct kubuf_ring_view *v,
+					      __u32 len)
+{
+	v->pending += kubuf_rec_size(len);
+}
+
+/*
+ * Publish every committed record (pair (1)); returns non-zero if the
+ * consumer said it is waiting (pair (3)) and should be woken.
+ */
+static __inline__ int kubuf_ring_prod_publish(struct kubuf_ring_view *v)
+{
+	if (v->pending) {
+		v->pos += v->pending;
+		v->pending = 0;
+		kubuf_ring_store_mb(&v->ctl->head, v->pos);
+	}
+	return kubuf_ring_load_after_mb(&v->ctl->waiting) != 0;
+}
+
+/* Publish the producer's drop count. */
+static __inline__ void kubuf_ring_prod_dropped(struct kubuf_ring_view *v,
+					       __u64 dropped)
+{
+	kubuf_ring_write(&v->ctl->dropped, dropped);
+}
+
+/* --- consumer ------------------------------------------------------------ */
+
+/*
+ * Bytes published and not yet consumed: reads head (pair (1)) and checks
+ * it. Returns -EPROTO if the producer's head is impossible.
+ */
+static __inline__ long long kubuf_ring_cons_check(struct kubuf_ring_view *v,
+						  __u64 head)
+{
+	if (v->err)
+		return -EPROTO;
+	if (head - v->peer > v->pos + v->size - v->peer)
+		return kubuf_ring_fail(v, KUBUF_RING_ERR_HEAD);
+	v->peer = head;
+	return (long long)(head - v->pos);
+}
+
+static __inline__ long long kubuf_ring_cons_avail(struct kubuf_ring_view *v)
+{
+	return kubuf_ring_cons_check(v, kubuf_ring_load_acquire(&v->ctl->head));
+}
+
+/*
+ * The next record, whole: copies its header to *@rec and returns a
+ * pointer to its payload (rec->len bytes), skipping padding. Returns NULL
+ * when nothing is published past the records already consumed (call
+ * kubuf_ring_cons_avail() to look again), or NULL with v->err set when
+ * the header is impossible. Only @max_len bytes of payload are accepted.
+ */
+static __inline__ const void *kubuf_ring_cons_peek(struct kubuf_ring_view *v,
+						   struct kubuf_rec *rec,
+						   __u32 max_len)
+{
+	union {
+		struct kubuf_rec r;
+		__u64 raw;
+	} h;
+	__u64 off, size;
+	int pads;
+
+	for (pads = 0; pads < 2; pads++) {
+		if (v->err || v->peer == v->pos)
+			return (void *)0;
+		off = v->pos & (v->size - 1);
+		h.raw = kubuf_ring_read((__u64 *)(v->data + off));
+		size = kubuf_rec_size(h.r.len);
+		if (size > v->peer - v->pos || size > v->size - off ||
+		    h.r.flags) {
+			kubuf_ring_fail(v, KUBUF_RING_ERR_REC);
+			return (void *)0;
+		}
+		if (h.r.type != KUBUF_REC_PAD) {
+			if (h.r.len > max_len) {
+				kubuf_ring_fail(v, KUBUF_RING_ERR_REC);
+				return (void *)0;
+			}
+			*rec = h.r;
+			return v->data + off + sizeof(h.r);
+		}
+		/* Padding runs to the end of the data area, never further. */
+		v->pos += size;
+	}
+	kubuf_ring_fail(v, KUBUF_RING_ERR_REC);	/* padding after padding */
+	return (void *)0;
+}
+
+/* The record returned by kubuf_ring_cons_peek() is done with. */
+static __inline__ void kubuf_ring_cons_next(struct kubuf_ring_view *v,
+					    const struct kubuf_rec *rec)
+{
+	v->pos += kubuf_rec_size(rec->len);
+}
+
+/* Release everything consumed so far to the producer (pair (2)). */
+static __inline__ void kubuf_ring_cons_release(struct kubuf_ring_view *v)
+{
+	kubuf_ring_store_release(&v->ctl->tail, v->pos);
+}
+
+/*
+ * About to sleep: say so, then look once more (pair (3)). Returns the
+ * bytes now available (> 0: do not sleep, consume), 0 (sleep until woken),
+ * or -EPROTO. Call kubuf_ring_cons_done_wait() after waking.
+ */
+static __inline__ long long kubuf_ring_cons_prepare_wait(struct kubuf_ring_view *v)
+{
+	kubuf_ring_store_mb(&v->ctl->waiting, 1);
+	return kubuf_ring_cons_check(v,
+				     kubuf_ring_load_after_mb(&v->ctl->head));
+}
+
+static __inline__ void kubuf_ring_cons_done_wait(struct kubuf_ring_view *v)
+{
+	kubuf_ring_write(&v->ctl->waiting, 0);
+}
+
+#endif /* KUBUF_RING_H */
