@@ -219,7 +219,32 @@ build_module() {
 			KBUILD_EXTRA_SYMBOLS="$dir/kernel/Module.symvers" \
 			modules >> "$log" 2>&1 || return 1
 	done
-	! grep -qi 'warning' "$log"
+	! grep -qi 'warning' "$log" && boundary_check "$dir" >> "$log" 2>&1
+}
+
+# boundary_check DIR: the core uses nothing of a client, and the clients
+# use nothing of the core but its API (include/kubuf/core.h).
+boundary_check() {
+	local dir=$1 api ko sym bad=0
+	api=$(grep -o '\bkubuf_[a-z0-9_]*(' "$root/include/kubuf/core.h" |
+		tr -d '(' | sort -u)
+	if nm -u "$dir/kernel/kubuf_core.ko" | grep -w 'kubuf_[a-z0-9_]*'; then
+		echo "boundary: the core uses the symbols above of a client"
+		bad=1
+	fi
+	for ko in "$dir/kernel/kubuf.ko" "$dir"/tests/kmod/*.ko "$dir"/samples/*.ko; do
+		for sym in $(nm -u "$ko" | awk '$2 ~ /^kubuf_/ { print $2 }'); do
+			grep -qx "$sym" <<< "$api" && continue
+			echo "boundary: ${ko##*/} uses $sym, not in core.h"
+			bad=1
+		done
+	done
+	if grep -l '#include "\.\./sim\|#include <kubuf/sim\|sim\.h' \
+		"$dir"/kernel/core/*.[ch]; then
+		echo "boundary: the core includes a client's header"
+		bad=1
+	fi
+	return $bad
 }
 
 # make_initrd DIR MODDIR: the guest's initramfs DIR/initrd.gz, holding
