@@ -16,8 +16,8 @@
  *   struct kubuf_device  one /dev node; made by kubuf_device_create(),
  *                        gone after kubuf_device_destroy();
  *   struct kubuf_file    one open file description of it; the driver
- *                        meets it in callbacks and never keeps it beyond
- *                        the callback unless it holds a command of it;
+ *                        meets it in callbacks and keeps it beyond the
+ *                        callback only with a reference (kubuf_file_get);
  *   struct kubuf_cmd     one device command in flight (KUBUF_IOC_DEV_CMD
  *                        or a command ring's record), with its buffers;
  *   struct kubuf_mem     memory the device touches, held: while held, a
@@ -30,15 +30,23 @@
  *                        stream ring only from its ->stream_burst().
  *
  * Context rules: every callback runs in process context and may sleep;
- * none is called with a lock of the core held unless it says so. The
- * functions below say where they may be called from. kubuf_notify() may
- * be called from any context, hard interrupts included.
+ * none is called with a lock of the core held unless it says so. Each
+ * function's kernel-doc, next to its code in kernel/core/, says where it
+ * may be called from; the groups below repeat it. kubuf_notify() may be
+ * called from interrupt handlers.
+ *
+ * What the core checks before the driver sees a call: every field of the
+ * ABI it knows (flags, reserved fields, the buffers and ranges the driver
+ * names, the limits of <linux/kubuf.h>). The driver checks the rest of a
+ * command: its op, the fields its op uses (seed, repeat, len, including
+ * its own bound on the work) and that the fields it does not use are 0.
  *
  * Lifetime: after kubuf_device_destroy() returns, the core calls no
- * callback of that device again, holds no memory of the device's DMA
- * API, and the driver may unload; open files of the device live on, with
- * every call but GET_INFO and GET_EVENTS failing with -ENODEV, until
- * the application closes them.
+ * callback of that device again and the driver may unload; open files of
+ * the device live on, with every call but GET_INFO and GET_EVENTS
+ * failing with -ENODEV, until the application closes them. Their DMA
+ * driver buffers, still mapped, keep the struct device (a reference) and
+ * their memory until unmapped.
  */
 #ifndef KUBUF_CORE_H
 #define KUBUF_CORE_H
@@ -73,7 +81,7 @@ struct kubuf_user;
  *		driver syncs, as the DMA API says (dma_sync_sgtable_*()).
  * @sgt_offset:	see @sgt.
  * @dma_addr:	a KUBUF_KBUF_DMA driver buffer: the device's address of
- *		byte 0 (never given to user space); else 0.
+ *		byte 0 (never given to user space); else DMA_MAPPING_ERROR.
  * @kf:		private: the file the buffer belongs to.
  * @ubuf:	private: the registration, if it is one.
  * @kbuf:	private: the driver buffer, if it is one.
@@ -97,6 +105,15 @@ bool kubuf_mem_alive(const struct kubuf_mem *m);
 void kubuf_mem_written(struct kubuf_mem *m, u64 off, u64 len);
 void kubuf_mem_will_read(struct kubuf_mem *m, u64 off, u64 len);
 void kubuf_mem_put(struct kubuf_mem *m);
+/*
+ * Holds: kubuf_mem_get() and kubuf_mem_put() in process context, never
+ * while the caller holds another registration of the same file (a
+ * revocation holding the file's lock may be waiting for it);
+ * kubuf_mem_alive() anywhere. kubuf_mem_written() and
+ * kubuf_mem_will_read() are for the CPU's accesses through @vaddr; what
+ * the device reads and writes by DMA is synced with the DMA API
+ * (dma_sync_sgtable_*(), dma_sync_single_*()) on @sgt or @dma_addr.
+ */
 
 /**
  * struct kubuf_cmd - one device command in flight.
@@ -133,6 +150,7 @@ struct kubuf_cmd {
 
 /* kubuf_ops.flags */
 #define KUBUF_DMA_UBUF		BIT(0)	/* DMA-map registrations for @dev */
+#define KUBUF_DMA_ONLY		BIT(1)	/* ... and reach nothing but by DMA */
 
 /* ->stream_burst() and the core's rings: "nothing due until kicked". */
 #define KUBUF_RING_IDLE		U64_MAX
@@ -142,32 +160,51 @@ struct kubuf_cmd {
  * @owner:	the driver's module (THIS_MODULE).
  * @flags:	KUBUF_DMA_UBUF: map each registration for the device's DMA
  *		when it is registered (the device given at create must be
- *		able to: its DMA mask set); a mapping that fails fails the
- *		registration (-ENOMEM, or the DMA API's errno).
+ *		able to: its DMA mask set); if the mapping fails, so does
+ *		the registration (-ENOMEM, or the DMA API's errno).
+ *		KUBUF_DMA_ONLY: that, and the device reaches memory only by
+ *		DMA: a command naming a driver buffer of plain pages (no bus
+ *		address) fails with -EOPNOTSUPP before the driver sees it.
  * @revoke:	registration @id of @kf is being revoked (the application
- *		unregisters or closes, or the driver revokes it): stop the
- *		device's use of it now (abort a DMA in flight). The core then
- *		waits for every hold to be given back, and unmaps and unpins
- *		it only after that. Process context, the file's lock held:
- *		call no function of the core. Optional. Not called for the
- *		revocations of kubuf_device_destroy(): before it, the driver
- *		stops its device and gives back its holds itself.
+ *		unregisters or closes, the driver revokes it, or the device
+ *		is being removed): tell the device to stop using it now
+ *		(abort a DMA in flight), without waiting for it. The core
+ *		then waits for every hold to be given back, and unmaps and
+ *		unpins only after that. Process context, the file's lock
+ *		held: call no function of the core, and wait for nothing that
+ *		a slice of the device may be doing. Optional.
  * @cmd_check:	KUBUF_IOC_DEV_CMD or a command ring's record: check the
  *		fields of @a that the core does not know (op, seed, repeat,
  *		len) and say which buffers it uses, with what access
  *		(KUBUF_ACCESS_DEV_*): *@dst for (kind, id, offset, len), *@src
- *		for (src_kind, src_id, src_offset, len); 0: none. Return 0 or
- *		the errno the application gets. Process context, no lock.
- *		Without it the device has no commands (KUBUF_FEAT_DEVICE off).
- * @cmd_slice:	run a bounded part of @c (a few hundred KiB at most) with
- *		its buffers held in @dst and @src (zeroed when unused),
- *		checking kubuf_mem_alive() between pages. Return
- *		-EINPROGRESS to be called again after everyone else's turn,
- *		else the command's status. Process context (the device's
- *		workers), no lock held; may call kubuf_file_revoke().
- * @ucopy:	KUBUF_IOC_UCOPY, checked by the core: run it in the
- *		caller's context. Process context, no lock.
- * @read:	read() of the device. Process context, no lock.
+ *		for (src_kind, src_id, src_offset, len); 0: none (the fields
+ *		are then the driver's to check). Return 0 or the errno the
+ *		application gets. Process context, no lock. Set with
+ *		@cmd_slice, or neither: the device has no commands
+ *		(KUBUF_FEAT_DEVICE off, KUBUF_IOC_DEV_CMD fails -EOPNOTSUPP).
+ * @cmd_slice:	run a bounded part of @c (a few hundred KiB, or one
+ *		transfer of the device) with its buffers held in @dst and
+ *		@src (zeroed when unused), checking kubuf_mem_alive() between
+ *		pages or transfers. Return -EINPROGRESS to be called again
+ *		after everyone else's turn, else the command's status.
+ *		Process context (one of the device's workers, which a slice
+ *		waiting for its device's interrupt keeps busy meanwhile), no
+ *		lock held. A command without buffers may call
+ *		kubuf_file_revoke() (a reset).
+ * @ucopy:	one page of KUBUF_IOC_UCOPY (checked by the core, which
+ *		copies between the application and @page): FILL: write the
+ *		device's bytes [@off, @off + @n) of the pattern @seed to
+ *		@page; CHECKSUM: fold @page's @n bytes into *@sum. Return 0
+ *		or an errno for the caller. Process context (the caller's),
+ *		no lock. Without it: -EOPNOTSUPP, KUBUF_FEAT_UCOPY off.
+ * @read:	read() of the device: write its first @len bytes to @buf
+ *		(kernel memory; the core copies them out). Process context
+ *		(the device's workers), no lock. Return 0 or an errno.
+ *		Without it: -EINVAL.
+ *
+ * No callback ever touches the application's memory but through a hold
+ * (struct kubuf_mem): the core does every copy from and to user space,
+ * so that no callback waits on a page fault the application controls.
  * @ring_priv:	bytes of per-ring state the driver wants (kubuf_ring_priv).
  * @stream_start: KUBUF_IOC_STREAM_START on @r, checked by the core: set
  *		up the stream's state. Process context, the ring's producer
@@ -188,9 +225,9 @@ struct kubuf_ops {
 			 u32 *dst, u32 *src);
 	int (*cmd_slice)(struct kubuf_cmd *c, struct kubuf_mem *dst,
 			 struct kubuf_mem *src);
-	int (*ucopy)(struct kubuf_file *kf, struct kubuf_ucopy *a,
-		     struct kubuf_ucopy __user *uarg);
-	ssize_t (*read)(struct kubuf_file *kf, char __user *buf, size_t len);
+	int (*ucopy)(struct kubuf_device *kd, u32 op, u32 seed, void *page,
+		     u64 off, u32 n, u64 *sum);
+	int (*read)(struct kubuf_device *kd, void *buf, size_t len);
 	size_t ring_priv;
 	int (*stream_start)(struct kubuf_ring *r, const struct kubuf_stream *s);
 	u64 (*stream_burst)(struct kubuf_ring *r);
@@ -210,12 +247,16 @@ int kubuf_ubuf_revoke_id(struct kubuf_file *kf, u32 id);
 void kubuf_file_revoke(struct kubuf_file *kf);
 void kubuf_device_revoke(struct kubuf_device *kd);
 
-/* Events (KUBUF_EVENT_*): any context. */
+/*
+ * Events (KUBUF_EVENT_*): from any context a spinlock_t may be taken in,
+ * interrupt handlers included. To raise one after its callback returned
+ * (a transfer completing later), the driver keeps the file with
+ * kubuf_file_get() and lets it go with kubuf_file_put() in process
+ * context.
+ */
 void kubuf_notify(struct kubuf_file *kf, u32 events);
-
-/* Work in the device's context, killable (for read()). Process context. */
-int kubuf_call(struct kubuf_file *kf, int (*fn)(void *arg),
-	       void (*drop)(void *arg), void *arg);
+void kubuf_file_get(struct kubuf_file *kf);
+void kubuf_file_put(struct kubuf_file *kf);
 
 /* Stream rings, from ->stream_start() and ->stream_burst() only. */
 void *kubuf_ring_priv(struct kubuf_ring *r);

@@ -41,6 +41,7 @@
  * (kubuf_dev_enter), so kubuf_device_destroy() can wait for the last
  * callback to return.
  */
+#include <linux/dma-mapping.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
@@ -86,7 +87,7 @@ int kubuf_cmd_slice(struct kubuf_cmd *c)
 	struct kubuf_mem d = { 0 }, s = { 0 };
 	int ret, idx;
 
-	if (READ_ONCE(kf->released))
+	if (READ_ONCE(kf->released) || READ_ONCE(kd->closing))
 		return -ESHUTDOWN;
 	if (!kubuf_dev_enter(kd, &idx))
 		return -ESHUTDOWN;
@@ -128,6 +129,12 @@ static int kubuf_cmd_get_mem(struct kubuf_file *kf, u32 kind, u32 id,
 		kubuf_mem_put(&m);
 		return -ERANGE;
 	}
+	/* A device that only DMAs cannot reach a buffer of plain pages. */
+	if ((kf->kd->flags & KUBUF_DMA_ONLY) && !m.sgt &&
+	    m.dma_addr == DMA_MAPPING_ERROR) {
+		kubuf_mem_put(&m);
+		return -EOPNOTSUPP;
+	}
 	cm->kind = kind;
 	cm->access = access;
 	if (kind == KUBUF_MEM_KBUF) {
@@ -165,7 +172,7 @@ static int kubuf_cmd_check(struct kubuf_device *kd,
 	*dst = 0;
 	*src = 0;
 	/* Command rings get here from the device's workers: enter. */
-	if (!kubuf_dev_enter(kd, &idx))
+	if (READ_ONCE(kd->closing) || !kubuf_dev_enter(kd, &idx))
 		return -ESHUTDOWN;
 	ret = kd->ops->cmd_check(kd, a, dst, src);
 	kubuf_dev_exit(kd, idx);
@@ -212,6 +219,13 @@ int kubuf_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c)
 			kubuf_cmd_put_mem(&c->dst);
 			goto out;
 		}
+	}
+	/* Nothing new on a device being removed (its unplug is next). */
+	if (READ_ONCE(kf->kd->closing)) {
+		kubuf_cmd_put_mem(&c->src);
+		kubuf_cmd_put_mem(&c->dst);
+		ret = -ENODEV;
+		goto out;
 	}
 	list_add_tail(&c->node, &kf->cmds);
 out:
@@ -455,4 +469,3 @@ int kubuf_call(struct kubuf_file *kf, int (*fn)(void *arg),
 	kfree(call);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(kubuf_call);

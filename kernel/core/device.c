@@ -63,15 +63,20 @@
  * command of the file stops at its next page.
  *
  * Removal. kubuf_device_destroy() (the driver's remove) deregisters the
- * misc device, marks the device gone and waits (SRCU) for every ioctl and
- * every call into the driver in progress; from then on the core calls
- * the driver no more and ioctls fail with -ENODEV (GET_INFO and
- * GET_EVENTS excepted). Then, for each open file, it revokes every
- * registration, stops every ring (DEAD) and tells the application
- * (KUBUF_EVENT_REMOVED, POLLHUP); commands in flight end with
- * -ESHUTDOWN at their next slice. The files and their driver buffers
- * live on until the application closes and unmaps them; a DMA buffer
- * keeps the driver's struct device (a reference) until then.
+ * misc device and marks the device closing: calls of the applications
+ * fail with -ENODEV from then on (GET_INFO and GET_EVENTS excepted), and
+ * a call already past that check makes nothing new (each creation looks
+ * again under kubuf_file.lock). It waits (SRCU) for the calls into the
+ * driver in progress; the ioctls themselves are not waited for, since
+ * they may wait on the application's memory as long as it likes (a
+ * userfaultfd), and no callback touches user memory (copy.c). Then, for
+ * each open file, it revokes every registration (telling the driver,
+ * ->revoke), stops every ring (DEAD) and tells the application
+ * (KUBUF_EVENT_REMOVED, POLLHUP); commands in flight end with -ESHUTDOWN
+ * at their next slice. Last it marks the device gone: no callback after
+ * that. The files and their driver buffers live on until the application
+ * closes and unmaps them; a DMA buffer keeps the driver's struct device
+ * (a reference) until then.
  *
  * Lock order
  * ----------
@@ -136,12 +141,48 @@ static struct dentry *kubuf_debugfs;
 /* Frees devices: never from a device's own workers (see kubuf_device_put). */
 static struct workqueue_struct *kubuf_core_wq;
 
+/* The names of the devices between create and destroy: each is unique. */
+static DEFINE_MUTEX(kubuf_names_lock);
+static LIST_HEAD(kubuf_names);
+
+/* Take @kd's name, or -EEXIST: misc_register() would warn, not refuse. */
+static int kubuf_name_take(struct kubuf_device *kd)
+{
+	struct kubuf_device *o;
+	int ret = 0;
+
+	mutex_lock(&kubuf_names_lock);
+	list_for_each_entry(o, &kubuf_names, name_node)
+		if (!strcmp(o->name, kd->name))
+			ret = -EEXIST;
+	if (!ret)
+		list_add_tail(&kd->name_node, &kubuf_names);
+	mutex_unlock(&kubuf_names_lock);
+	return ret;
+}
+
+static void kubuf_name_drop(struct kubuf_device *kd)
+{
+	mutex_lock(&kubuf_names_lock);
+	list_del(&kd->name_node);
+	mutex_unlock(&kubuf_names_lock);
+}
+
 /* --- files ------------------------------------------------------------------ */
 
+/**
+ * kubuf_file_get() - keep @kf beyond the callback that met it.
+ * @kf:	the file.
+ *
+ * The structure stays (kubuf_notify() works on it), not the application's
+ * file: a file released meanwhile has no registration and no eventfd.
+ * Context: any.
+ */
 void kubuf_file_get(struct kubuf_file *kf)
 {
 	kref_get(&kf->ref);
 }
+EXPORT_SYMBOL_GPL(kubuf_file_get);
 
 static void kubuf_file_free(struct kref *ref)
 {
@@ -159,10 +200,17 @@ static void kubuf_file_free(struct kref *ref)
 	kubuf_device_put(kd);
 }
 
+/**
+ * kubuf_file_put() - give back a reference of kubuf_file_get().
+ * @kf:	the file.
+ *
+ * Context: process.
+ */
 void kubuf_file_put(struct kubuf_file *kf)
 {
 	kref_put(&kf->ref, kubuf_file_free);
 }
+EXPORT_SYMBOL_GPL(kubuf_file_put);
 
 /*
  * Take one of the @max object slots of @kf counted by @nr (nr_ubufs,
@@ -292,28 +340,21 @@ static int kubuf_fop_release(struct inode *inode, struct file *file)
 static int kubuf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct kubuf_file *kf = file->private_data;
-	int ret, idx;
 
-	if (!kubuf_dev_enter(kf->kd, &idx))
+	/* A buffer mapped after all stays what it is: memory. */
+	if (READ_ONCE(kf->kd->closing))
 		return -ENODEV;
-	ret = kubuf_kbuf_mmap(kf, file, vma);
-	kubuf_dev_exit(kf->kd, idx);
-	return ret;
+	return kubuf_kbuf_mmap(kf, file, vma);
 }
 
 static ssize_t kubuf_fop_read(struct file *file, char __user *buf,
 			      size_t len, loff_t *ppos)
 {
 	struct kubuf_file *kf = file->private_data;
-	ssize_t ret = -EINVAL;
-	int idx;
 
-	if (!kubuf_dev_enter(kf->kd, &idx))
+	if (READ_ONCE(kf->kd->closing))
 		return -ENODEV;
-	if (kf->kd->ops->read)
-		ret = kf->kd->ops->read(kf, buf, len);
-	kubuf_dev_exit(kf->kd, idx);
-	return ret;
+	return kubuf_read(kf, buf, len);
 }
 
 static __poll_t kubuf_fop_poll(struct file *file, poll_table *pt)
@@ -321,7 +362,7 @@ static __poll_t kubuf_fop_poll(struct file *file, poll_table *pt)
 	struct kubuf_file *kf = file->private_data;
 	__poll_t mask = kubuf_notify_poll(&kf->notify, file, pt);
 
-	if (READ_ONCE(kf->kd->gone))
+	if (READ_ONCE(kf->kd->closing))
 		mask |= EPOLLHUP | EPOLLERR;
 	return mask;
 }
@@ -345,7 +386,7 @@ static u64 kubuf_features(const struct kubuf_device *kd)
 	u64 f = KUBUF_FEAT_STATS | KUBUF_FEAT_UBUF | KUBUF_FEAT_EVENTS |
 		KUBUF_FEAT_RING | kubuf_kbuf_features(kd);
 
-	if (kd->ops->ucopy && kd->ops->read)
+	if (kd->ops->ucopy)
 		f |= KUBUF_FEAT_UCOPY;
 	if (kd->ops->cmd_check)
 		f |= KUBUF_FEAT_DEVICE;
@@ -391,8 +432,8 @@ void kubuf_device_put(struct kubuf_device *kd)
  * @dev:	the driver's device: the parent of the /dev node, and the
  *		device DMA driver buffers are allocated for (a reference is
  *		taken); NULL for a device without DMA.
- * @name:	the /dev node's name, unique in the system (at most 31
- *		characters).
+ * @name:	the /dev node's name, unique among kubuf devices and not that
+ *		of another misc device (at most 31 characters, no '/').
  * @ops:	the driver's part; lives until kubuf_device_destroy().
  * @priv:	the driver's pointer (kubuf_device_priv()).
  *
@@ -439,6 +480,10 @@ struct kubuf_device *kubuf_device_create(struct device *dev, const char *name,
 	}
 	kd->dev = get_device(dev);
 	kd->features = kubuf_features(kd);
+	kd->flags = ops->flags;
+	kd->can_read = ops->read;
+	kd->can_stream = ops->stream_burst;
+	kd->ring_priv = ops->ring_priv;
 
 	kd->misc.minor = MISC_DYNAMIC_MINOR;
 	kd->misc.name = kd->name;
@@ -450,13 +495,18 @@ struct kubuf_device *kubuf_device_create(struct device *dev, const char *name,
 	 * bounded per file and accounted to its user.
 	 */
 	kd->misc.mode = 0600;
+	ret = kubuf_name_take(kd);
+	if (ret)
+		goto err_dev;
 	ret = misc_register(&kd->misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", kd->name, ret);
-		goto err_dev;
+		goto err_name;
 	}
 	return kd;
 
+err_name:
+	kubuf_name_drop(kd);
 err_dev:
 	put_device(kd->dev);
 	destroy_workqueue(kd->wq);
@@ -500,12 +550,16 @@ EXPORT_SYMBOL_GPL(kubuf_device_revoke);
  * kubuf_device_destroy() - remove a kubuf device (the driver's remove).
  * @kd:	the device, from kubuf_device_create().
  *
- * The /dev node goes; calls in progress and callbacks running are waited
- * for; every registration of every open file is revoked and every ring
- * stopped, and the applications are told (KUBUF_EVENT_REMOVED, POLLHUP).
- * When this returns, no callback of @kd runs or will run, and the driver
- * may free what its callbacks use and unload. Open files live on until
- * closed: every call but GET_INFO and GET_EVENTS fails with -ENODEV.
+ * The /dev node goes and every call of the applications fails from now
+ * on with -ENODEV (GET_INFO and GET_EVENTS excepted); the callbacks in
+ * progress are waited for (a command's slice finishes its transfer),
+ * not the applications' calls, which run no driver code from now on; every registration of every open file is revoked (the
+ * driver's ->revoke is called for each, so that it stops DMA it started
+ * on its own, and the holds are waited for) and every ring stopped, and
+ * the applications are told (KUBUF_EVENT_REMOVED, POLLHUP). When this
+ * returns, no callback of @kd runs or will run, and the driver may stop
+ * its device, free what its callbacks use and unload. Open files live on
+ * until closed.
  * Context: process; the caller holds no memory of @kd's files.
  */
 void kubuf_device_destroy(struct kubuf_device *kd)
@@ -513,14 +567,21 @@ void kubuf_device_destroy(struct kubuf_device *kd)
 	struct kubuf_file *kf;
 
 	misc_deregister(&kd->misc);	/* no open from now on */
-	WRITE_ONCE(kd->gone, true);
-	synchronize_srcu(&kd->srcu);	/* no ioctl, no callback running */
+	kubuf_name_drop(kd);
+	/* No call gets in, nothing new starts, no memory is alive ... */
+	WRITE_ONCE(kd->closing, true);
+	/* ... once the calls and callbacks in progress are over. */
+	synchronize_srcu(&kd->srcu);
 
+	/* Revocation still tells the driver (->revoke), and waits. */
 	mutex_lock(&kd->lock);
 	list_for_each_entry(kf, &kd->files, node)
 		kubuf_file_unplug(kf);
 	mutex_unlock(&kd->lock);
 
+	/* No callback from now on; those begun meanwhile have ended. */
+	WRITE_ONCE(kd->gone, true);
+	synchronize_srcu(&kd->srcu);
 	/* Work queued before (read()'s abandoned calls) has run. */
 	flush_workqueue(kd->wq);
 	kubuf_device_put(kd);

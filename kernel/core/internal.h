@@ -99,12 +99,21 @@ struct kubuf_notify {
  * @dev:	the driver's device (a reference), for DMA; or NULL.
  * @features:	KUBUF_FEAT_* of the device, fixed at create (GET_INFO
  *		answers after removal, when @ops may be gone).
+ * @flags:	@ops->flags, for the same reason.
+ * @can_read:	@ops->read is set, for the same reason.
+ * @can_stream:	@ops->stream_burst is set, for the same reason.
+ * @ring_priv:	@ops->ring_priv, for the same reason.
  * @wq:		the device's workers (cmd.c).
- * @srcu:	readers: every call into @ops and every ioctl.
- * @gone:	set once by kubuf_device_destroy().
+ * @srcu:	readers: every call into @ops (kubuf_dev_enter).
+ * @closing:	set once by kubuf_device_destroy(): no call of the
+ *		application's gets through any more, no memory is alive for
+ *		the device, nothing new is made or started.
+ * @gone:	set once by kubuf_device_destroy(), after @closing and the
+ *		revocations: no callback is made any more (kubuf_dev_enter).
  * @lock:	protects @files.
  * @files:	the open files (kubuf_file.node).
  * @free_work:	frees it after the last reference (device.c).
+ * @name_node:	in the list of names taken (device.c), create to destroy.
  */
 struct kubuf_device {
 	struct kref ref;
@@ -114,21 +123,27 @@ struct kubuf_device {
 	void *priv;
 	struct device *dev;
 	u64 features;
+	unsigned int flags;
+	bool can_read;
+	bool can_stream;
+	size_t ring_priv;
 	struct workqueue_struct *wq;
 	struct srcu_struct srcu;
+	bool closing;
 	bool gone;
 	struct mutex lock;		/* see above */
 	struct list_head files;
 	struct work_struct free_work;
+	struct list_head name_node;
 };
 
 void kubuf_device_get(struct kubuf_device *kd);
 void kubuf_device_put(struct kubuf_device *kd);
 
 /*
- * Enter the device: false once it is gone. Between a true return and
- * kubuf_dev_exit(), kubuf_device_destroy() waits, so the driver's code
- * may run.
+ * Enter the device to call the driver: false once it is gone. Between a
+ * true return and kubuf_dev_exit(), kubuf_device_destroy() waits, so the
+ * driver's code may run.
  */
 static inline bool kubuf_dev_enter(struct kubuf_device *kd, int *idx)
 {
@@ -185,8 +200,6 @@ struct kubuf_file {
 	struct kubuf_notify notify;
 };
 
-void kubuf_file_get(struct kubuf_file *kf);
-void kubuf_file_put(struct kubuf_file *kf);
 int kubuf_file_reserve(struct kubuf_file *kf, u32 *nr, u32 max);
 void kubuf_file_unreserve(struct kubuf_file *kf, u32 *nr);
 int kubuf_id_from_user(const void __user *argp, u32 *id);
@@ -237,6 +250,10 @@ int kubuf_ioc_ring_query(struct kubuf_file *kf, void __user *argp);
 int kubuf_ioc_ring_kick(struct kubuf_file *kf, void __user *argp);
 int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp);
 int kubuf_ioc_stream_stop(struct kubuf_file *kf, void __user *argp);
+int kubuf_ioc_ucopy(struct kubuf_file *kf, void __user *argp);
+
+/* copy.c: the copying paths. */
+ssize_t kubuf_read(struct kubuf_file *kf, char __user *buf, size_t len);
 
 /* ubuf.c: technique 1. The *_dev_get() lookups need kf->lock held. */
 int kubuf_ubuf_dev_get(struct kubuf_file *kf, u32 id, u32 access,
@@ -268,6 +285,8 @@ int kubuf_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c);
 int kubuf_cmd_slice(struct kubuf_cmd *c);
 void kubuf_cmd_end(struct kubuf_cmd *c);
 void kubuf_cmd_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);
+int kubuf_call(struct kubuf_file *kf, int (*fn)(void *arg),
+	       void (*drop)(void *arg), void *arg);
 
 /* ring.c: shared rings. */
 void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub);

@@ -11,10 +11,16 @@
  *            application can learn what happened. Every other call then
  *            fails with -ENODEV.
  *
- * A handler runs inside the device's SRCU section (kubuf_dev_enter), so
- * that removing the device waits for the calls in progress. The device's
- * own part of a call (a command, a stream, UCOPY) is the driver's
- * kubuf_ops; a device without it answers -EOPNOTSUPP.
+ * A handler runs without the device's SRCU section: it may wait on the
+ * application's memory (a fault served by userfaultfd) for as long as
+ * the application likes, and the device's removal must not wait for
+ * that. Only the calls into the driver (its kubuf_ops) are made inside
+ * the section (kubuf_dev_enter), one at a time, on kernel memory. A call
+ * that got past the check below when the device was being removed finds
+ * it removed where it would make something new (-ENODEV, under the
+ * file's lock) or runs nothing of the driver's. The device's own part of
+ * a call (a command, a stream, UCOPY) is the driver's; a device without
+ * it answers -EOPNOTSUPP.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -83,37 +89,6 @@ static int kubuf_ioc_get_events(struct kubuf_file *kf, void __user *argp)
 	return kubuf_notify_get_events(&kf->notify, argp);
 }
 
-static int kubuf_ucopy_check(const struct kubuf_ucopy *a)
-{
-	if (a->flags || a->reserved0 || a->reserved[0] || a->reserved[1])
-		return -EINVAL;
-	if (a->op != KUBUF_UCOPY_FILL && a->op != KUBUF_UCOPY_CHECKSUM)
-		return -EINVAL;
-	if (a->op == KUBUF_UCOPY_CHECKSUM && a->seed)
-		return -EINVAL;
-	if (!a->len)
-		return -EINVAL;
-	if (a->len > KUBUF_MAX_UBUF_SIZE)
-		return -E2BIG;
-	return 0;
-}
-
-/* The "neither" method: the device, in the caller's own system call. */
-static int kubuf_ioc_ucopy(struct kubuf_file *kf, void __user *argp)
-{
-	struct kubuf_ucopy a;
-	int ret;
-
-	if (copy_from_user(&a, argp, sizeof(a)))
-		return -EFAULT;
-	ret = kubuf_ucopy_check(&a);
-	if (ret)
-		return ret;
-	if (!kf->kd->ops->ucopy)
-		return -EOPNOTSUPP;
-	return kf->kd->ops->ucopy(kf, &a, argp);
-}
-
 struct kubuf_ioc {
 	unsigned int cmd;
 	unsigned int flags;
@@ -156,7 +131,6 @@ long kubuf_fop_ioctl(struct file *file, unsigned int cmd,
 	struct kubuf_file *kf = file->private_data;
 	const struct kubuf_ioc *ioc;
 	unsigned int nr = _IOC_NR(cmd);
-	int ret, idx;
 
 	if (_IOC_TYPE(cmd) != KUBUF_IOC_MAGIC || nr >= ARRAY_SIZE(kubuf_iocs))
 		return -ENOTTY;
@@ -167,12 +141,7 @@ long kubuf_fop_ioctl(struct file *file, unsigned int cmd,
 	if ((ioc->flags & KUBUF_IOCF_RDWR) && !kubuf_file_writable(file))
 		return -EBADF;
 
-	if (!kubuf_dev_enter(kf->kd, &idx)) {
-		if (!(ioc->flags & KUBUF_IOCF_ANYTIME))
-			return -ENODEV;
-		return ioc->fn(kf, (void __user *)arg);
-	}
-	ret = ioc->fn(kf, (void __user *)arg);
-	kubuf_dev_exit(kf->kd, idx);
-	return ret;
+	if (READ_ONCE(kf->kd->closing) && !(ioc->flags & KUBUF_IOCF_ANYTIME))
+		return -ENODEV;
+	return ioc->fn(kf, (void __user *)arg);
 }

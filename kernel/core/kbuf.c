@@ -456,8 +456,8 @@ static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
 #endif
 
 /* Map pages [@first, @first + vma_pages(@vma)) of @kb into @vma. */
-static int kubuf_kbuf_map_vma(struct kubuf_kbuf *kb, struct vm_area_struct *vma,
-			  unsigned long first)
+static int kubuf_kbuf_map_vma(struct kubuf_kbuf *kb,
+			      struct vm_area_struct *vma, unsigned long first)
 {
 	unsigned long nr = vma_pages(vma);
 	int ret;
@@ -534,8 +534,8 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_mem *m)
 	memset(m, 0, sizeof(*m));	/* no field left from the caller */
 	m->vaddr = kb->vaddr;
 	m->len = (u64)kb->nr_pages << PAGE_SHIFT;
-	if (kb->kind == KUBUF_KBUF_DMA)
-		m->dma_addr = kb->dma_addr;
+	m->dma_addr = kb->kind == KUBUF_KBUF_DMA ? kb->dma_addr :
+						     DMA_MAPPING_ERROR;
 	m->kf = kf;
 	m->kbuf = kb;
 	m->app_write = kb->flags & KUBUF_KBUF_APP_WRITE;
@@ -617,7 +617,9 @@ int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, kb->nr_pages);
 
 	mutex_lock(&kf->lock);
-	ret = xa_alloc_cyclic(&kf->kbufs, &id, kb,
+	/* Nothing new on a device being removed (its unplug is next). */
+	ret = READ_ONCE(kf->kd->closing) ? -ENODEV :
+	      xa_alloc_cyclic(&kf->kbufs, &id, kb,
 			      XA_LIMIT(1, KUBUF_KBUF_MAX_ID), &kf->kbuf_next,
 			      GFP_KERNEL_ACCOUNT);
 	if (ret < 0) {

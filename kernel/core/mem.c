@@ -72,7 +72,7 @@ int kubuf_mem_get_locked(struct kubuf_file *kf, u32 kind, u32 id,
  */
 bool kubuf_mem_alive(const struct kubuf_mem *m)
 {
-	if (READ_ONCE(m->kf->released) || READ_ONCE(m->kf->kd->gone))
+	if (READ_ONCE(m->kf->released) || READ_ONCE(m->kf->kd->closing))
 		return false;
 	return !m->ubuf || kubuf_ubuf_dev_alive(m->ubuf);
 }

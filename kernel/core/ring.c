@@ -457,7 +457,7 @@ static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
 
 	mutex_lock(&r->prod_lock);
 	kubuf_ring_view_map(r, &r->held);
-	if (kubuf_dev_enter(kd, &idx)) {
+	if (!READ_ONCE(kd->closing) && kubuf_dev_enter(kd, &idx)) {
 		if (kd->ops->stream_burst)
 			next = kd->ops->stream_burst(r);
 		else	/* a reply ring: completions announce themselves */
@@ -972,8 +972,8 @@ int kubuf_ioc_ring_attach(struct kubuf_file *kf, void __user *argp)
 		ret = -EBADF;
 		goto err_free;
 	}
-	if (a.dir == KUBUF_RING_TO_APP && kf->kd->ops->ring_priv) {
-		r->priv = kzalloc(kf->kd->ops->ring_priv, GFP_KERNEL_ACCOUNT);
+	if (a.dir == KUBUF_RING_TO_APP && kf->kd->ring_priv) {
+		r->priv = kzalloc(kf->kd->ring_priv, GFP_KERNEL_ACCOUNT);
 		if (!r->priv) {
 			ret = -ENOMEM;
 			goto err_free;
@@ -987,7 +987,8 @@ int kubuf_ioc_ring_attach(struct kubuf_file *kf, void __user *argp)
 		}
 	}
 	mutex_lock(&kf->lock);
-	ret = kubuf_ring_bind(kf, r, &a);
+	/* Nothing new on a device being removed (its unplug is next). */
+	ret = READ_ONCE(kf->kd->closing) ? -ENODEV : kubuf_ring_bind(kf, r, &a);
 	if (!ret) {
 		ret = xa_alloc(&kf->rings, &id, r, XA_LIMIT(1, U32_MAX),
 			       GFP_KERNEL_ACCOUNT);
@@ -1132,19 +1133,19 @@ static int kubuf_stream_check(const struct kubuf_stream *s)
 
 int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp)
 {
-	const struct kubuf_ops *ops = kf->kd->ops;
+	struct kubuf_device *kd = kf->kd;
 	struct kubuf_stream s;
 	struct kubuf_ring *r;
 	u64 size;
-	int ret;
+	int ret, idx;
 
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
 	ret = kubuf_stream_check(&s);
 	if (ret)
 		return ret;
-	if (!ops->stream_burst)
-		return -EOPNOTSUPP;	/* in the ioctl's SRCU section */
+	if (!kd->can_stream)
+		return -EOPNOTSUPP;
 
 	size = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + s.rec_size);
 	mutex_lock(&kf->lock);
@@ -1158,8 +1159,13 @@ int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp)
 		ret = -E2BIG;
 	else if (r->stream_state == KUBUF_STREAM_RUNNING)
 		ret = -EBUSY;
-	if (!ret && ops->stream_start)
-		ret = ops->stream_start(r, &s);
+	if (!ret && kubuf_dev_enter(kd, &idx)) {
+		if (kd->ops->stream_start)
+			ret = kd->ops->stream_start(r, &s);
+		kubuf_dev_exit(kd, idx);
+	} else if (!ret) {
+		ret = -ENODEV;
+	}
 	if (!ret)
 		WRITE_ONCE(r->stream_state, KUBUF_STREAM_RUNNING);
 	mutex_unlock(&r->prod_lock);

@@ -247,7 +247,7 @@ static int kubuf_ubuf_pin(struct kubuf_ubuf *ub, struct kubuf_device *kd)
 		ret = -ENOMEM;
 		goto err_unpin;
 	}
-	if ((kd->ops->flags & KUBUF_DMA_UBUF) && kd->dev) {
+	if ((kd->flags & (KUBUF_DMA_UBUF | KUBUF_DMA_ONLY)) && kd->dev) {
 		ret = kubuf_ubuf_dma_map(ub, kd->dev);
 		if (ret)
 			goto err_vunmap;
@@ -438,6 +438,7 @@ int kubuf_ubuf_dev_hold(struct kubuf_file *kf, struct kubuf_ubuf *ub,
 	memset(m, 0, sizeof(*m));	/* no field left from the caller */
 	m->vaddr = ub->vmap + offset_in_page(ub->addr);
 	m->len = ub->len;
+	m->dma_addr = DMA_MAPPING_ERROR;
 	if (ub->dma_dev) {
 		m->sgt = &ub->sgt;
 		m->sgt_offset = offset_in_page(ub->addr);
@@ -525,7 +526,9 @@ int kubuf_ioc_ubuf_register(struct kubuf_file *kf, void __user *argp)
 		goto err_unaccount;
 
 	mutex_lock(&kf->lock);
-	ret = xa_alloc_cyclic(&kf->ubufs, &id, ub, XA_LIMIT(1, INT_MAX),
+	/* Nothing new on a device being removed (its unplug is next). */
+	ret = READ_ONCE(kf->kd->closing) ? -ENODEV :
+	      xa_alloc_cyclic(&kf->ubufs, &id, ub, XA_LIMIT(1, INT_MAX),
 			      &kf->ubuf_next, GFP_KERNEL_ACCOUNT);
 	if (ret < 0) {
 		mutex_unlock(&kf->lock);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The simulated device's files: sim.c (the device, its commands),
- * stream.c (its stream), copy.c (UCOPY and read()).
+ * stream.c (its stream), copy.c (its part of UCOPY and read()).
  */
 #ifndef KUBUF_SIM_H
 #define KUBUF_SIM_H
@@ -29,8 +29,8 @@ struct kubuf_sim_stream {
 int kubuf_sim_stream_start(struct kubuf_ring *r, const struct kubuf_stream *s);
 u64 kubuf_sim_stream_burst(struct kubuf_ring *r);
 
-int kubuf_sim_ucopy(struct kubuf_file *kf, struct kubuf_ucopy *a,
-		    struct kubuf_ucopy __user *uarg);
-ssize_t kubuf_sim_read(struct kubuf_file *kf, char __user *buf, size_t len);
+int kubuf_sim_ucopy(struct kubuf_device *kd, u32 op, u32 seed, void *page,
+		    u64 off, u32 n, u64 *sum);
+int kubuf_sim_read(struct kubuf_device *kd, void *buf, size_t len);
 
 #endif /* KUBUF_SIM_H */

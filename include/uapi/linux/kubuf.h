@@ -492,14 +492,16 @@ struct kubuf_kbuf_alloc {
  *
  * Errors: -EBADF (fd not O_RDWR), -EINVAL (@op, @flags, reserved, unused
  * fields not zero, @len 0, @kind, @repeat above KUBUF_DEV_MAX_REPEAT, a
- * COPY whose source and target overlap in one buffer), -ENOENT (no such buffer), -ERANGE
- * (@offset + @len beyond the buffer), -EACCES (the registration does not
- * allow that access to the device), -ESHUTDOWN (the registration was
- * revoked, before or during the command), -EINTR (a fatal signal arrived
- * while waiting: the command goes on), -EBUSY (the file has
- * KUBUF_MAX_FILE_CMDS commands queued or running), -EDQUOT (the user has
- * kubuf_info.user_cmds), -E2BIG ((@repeat + 1) * @len above
- * KUBUF_DEV_MAX_WORK).
+ * COPY whose source and target overlap in one buffer), -ENOENT (no such
+ * buffer), -ERANGE (@offset + @len beyond the buffer), -EACCES (the
+ * registration does not allow that access to the device), -ESHUTDOWN
+ * (the registration was revoked, before or during the command), -EINTR
+ * (a fatal signal arrived while waiting: the command goes on), -EBUSY
+ * (the file has KUBUF_MAX_FILE_CMDS commands queued or running), -EDQUOT
+ * (the user has kubuf_info.user_cmds), -E2BIG ((@repeat + 1) * @len above
+ * KUBUF_DEV_MAX_WORK), -EOPNOTSUPP (a device without commands, or one
+ * that reaches memory only by DMA given a KUBUF_KBUF_PAGES buffer),
+ * -ENODEV (the device was removed), -EIO (the device failed).
  */
 #define KUBUF_DEV_MAX_REPEAT	255
 #define KUBUF_DEV_MAX_WORK	(16ULL << 30)	/* bytes one command may touch */
