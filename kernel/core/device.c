@@ -553,10 +553,11 @@ EXPORT_SYMBOL_GPL(kubuf_device_revoke);
  * The /dev node goes and every call of the applications fails from now
  * on with -ENODEV (GET_INFO and GET_EVENTS excepted); the callbacks in
  * progress are waited for (a command's slice finishes its transfer),
- * not the applications' calls, which run no driver code from now on; every registration of every open file is revoked (the
- * driver's ->revoke is called for each, so that it stops DMA it started
- * on its own, and the holds are waited for) and every ring stopped, and
- * the applications are told (KUBUF_EVENT_REMOVED, POLLHUP). When this
+ * not the applications' calls, which run no driver code from now on;
+ * every registration of every open file is revoked (the driver's
+ * ->revoke is called for each, so that it stops DMA it started on its
+ * own, and the holds are waited for) and every ring stopped, and the
+ * applications are told (KUBUF_EVENT_REMOVED, POLLHUP). When this
  * returns, no callback of @kd runs or will run, and the driver may stop
  * its device, free what its callbacks use and unload. Open files live on
  * until closed.
