@@ -154,6 +154,20 @@ static inline bool kubuf_dev_enter(struct kubuf_device *kd, int *idx)
 	return false;
 }
 
+/*
+ * Enter the device to make something of it (a DMA mapping, a buffer of
+ * its DMA memory): false once it is closing. A removal waits for the
+ * section, and after it nothing more is made.
+ */
+static inline bool kubuf_dev_enter_open(struct kubuf_device *kd, int *idx)
+{
+	*idx = srcu_read_lock(&kd->srcu);
+	if (!READ_ONCE(kd->closing))
+		return true;
+	srcu_read_unlock(&kd->srcu, *idx);
+	return false;
+}
+
 static inline void kubuf_dev_exit(struct kubuf_device *kd, int idx)
 {
 	srcu_read_unlock(&kd->srcu, idx);

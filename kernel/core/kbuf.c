@@ -582,10 +582,12 @@ static int kubuf_kbuf_check(const struct kubuf_device *kd,
 
 int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 {
+	struct kubuf_device *kd = kf->kd;
 	struct kubuf_kbuf_alloc arg;
 	struct kubuf_kbuf *kb;
+	int ret, idx = 0;
+	bool dma;
 	u32 id;
-	int ret;
 
 	if (copy_from_user(&arg, argp, sizeof(arg)))
 		return -EFAULT;
@@ -610,25 +612,42 @@ int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_kbuf_account(kb);
 	if (ret)
 		goto err_slot;
-	ret = kubuf_kbuf_alloc_mem(kb);
-	if (ret)
+	/*
+	 * The device's memory is allocated, and inserted, inside the
+	 * device: a removal waits for both, and after it no buffer is
+	 * allocated for the removed device.
+	 */
+	dma = kb->kind == KUBUF_KBUF_DMA;
+	if (dma && !kubuf_dev_enter_open(kd, &idx)) {
+		ret = -ENODEV;
 		goto err_account;
+	}
+	ret = kubuf_kbuf_alloc_mem(kb);
+	if (ret) {
+		if (dma)
+			kubuf_dev_exit(kd, idx);
+		goto err_account;
+	}
 	kubuf_stat_inc(KUBUF_STAT_KBUFS);
 	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, kb->nr_pages);
 
 	mutex_lock(&kf->lock);
 	/* Nothing new on a device being removed (its unplug is next). */
-	ret = READ_ONCE(kf->kd->closing) ? -ENODEV :
+	ret = READ_ONCE(kd->closing) ? -ENODEV :
 	      xa_alloc_cyclic(&kf->kbufs, &id, kb,
 			      XA_LIMIT(1, KUBUF_KBUF_MAX_ID), &kf->kbuf_next,
 			      GFP_KERNEL_ACCOUNT);
 	if (ret < 0) {
 		kf->nr_kbufs--;
 		mutex_unlock(&kf->lock);
-		kubuf_kbuf_put(kb);
+		kubuf_kbuf_put(kb);	/* inside: freed before removal ends */
+		if (dma)
+			kubuf_dev_exit(kd, idx);
 		return ret;
 	}
 	mutex_unlock(&kf->lock);
+	if (dma)
+		kubuf_dev_exit(kd, idx);
 
 	arg.id = id;
 	arg.mmap_offset = (u64)id << KUBUF_KBUF_OFF_SHIFT;

@@ -203,7 +203,7 @@ static void kubuf_ubuf_dma_unmap(struct kubuf_ubuf *ub)
 	ub->dma_dev = NULL;
 }
 
-static int kubuf_ubuf_pin(struct kubuf_ubuf *ub, struct kubuf_device *kd)
+static int kubuf_ubuf_pin(struct kubuf_ubuf *ub)
 {
 	unsigned long start = ub->addr & PAGE_MASK;
 	unsigned int gup_flags = FOLL_LONGTERM;
@@ -247,17 +247,9 @@ static int kubuf_ubuf_pin(struct kubuf_ubuf *ub, struct kubuf_device *kd)
 		ret = -ENOMEM;
 		goto err_unpin;
 	}
-	if ((kd->flags & (KUBUF_DMA_UBUF | KUBUF_DMA_ONLY)) && kd->dev) {
-		ret = kubuf_ubuf_dma_map(ub, kd->dev);
-		if (ret)
-			goto err_vunmap;
-	}
 	kubuf_stat_add(KUBUF_STAT_PINNED_PAGES, ub->nr_pages);
 	return 0;
 
-err_vunmap:
-	vunmap(ub->vmap);
-	ub->vmap = NULL;
 err_unpin:
 	unpin_user_pages(ub->pages, pinned);
 err_free:
@@ -483,11 +475,12 @@ void kubuf_ubuf_dev_will_read(struct kubuf_ubuf *ub, void *addr, u64 len)
 int kubuf_ioc_ubuf_register(struct kubuf_file *kf, void __user *argp)
 {
 	struct kubuf_ubuf_reg __user *uarg = argp;
+	struct kubuf_device *kd = kf->kd;
 	struct kubuf_ubuf_reg arg;
 	struct kubuf_ubuf *ub;
+	int ret, idx;
 	u64 end;
 	u32 id;
-	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
@@ -521,22 +514,40 @@ int kubuf_ioc_ubuf_register(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_ubuf_account(ub);
 	if (ret)
 		goto err_slot;
-	ret = kubuf_ubuf_pin(ub, kf->kd);
+	ret = kubuf_ubuf_pin(ub);
 	if (ret)
 		goto err_unaccount;
 
-	mutex_lock(&kf->lock);
-	/* Nothing new on a device being removed (its unplug is next). */
-	ret = READ_ONCE(kf->kd->closing) ? -ENODEV :
-	      xa_alloc_cyclic(&kf->ubufs, &id, ub, XA_LIMIT(1, INT_MAX),
-			      &kf->ubuf_next, GFP_KERNEL_ACCOUNT);
-	if (ret < 0) {
-		mutex_unlock(&kf->lock);
+	/*
+	 * The device's mapping and the registration's insertion, inside
+	 * the device (not the pinning: it may wait on the application's
+	 * faults): a removal waits for both, and after it neither happens,
+	 * so no registration is ever mapped for a removed device.
+	 */
+	if (!kubuf_dev_enter_open(kd, &idx)) {
+		ret = -ENODEV;
 		goto err_unpin;
 	}
-	ub->id = id;
-	kubuf_stat_inc(KUBUF_STAT_UBUFS);
-	mutex_unlock(&kf->lock);
+	if ((kd->flags & (KUBUF_DMA_UBUF | KUBUF_DMA_ONLY)) && kd->dev)
+		ret = kubuf_ubuf_dma_map(ub, kd->dev);
+	if (!ret) {
+		mutex_lock(&kf->lock);
+		/* Nothing new on a device being removed (unplug is next). */
+		ret = READ_ONCE(kd->closing) ? -ENODEV :
+		      xa_alloc_cyclic(&kf->ubufs, &id, ub,
+				      XA_LIMIT(1, INT_MAX), &kf->ubuf_next,
+				      GFP_KERNEL_ACCOUNT);
+		if (ret >= 0) {
+			ub->id = id;
+			kubuf_stat_inc(KUBUF_STAT_UBUFS);
+		}
+		mutex_unlock(&kf->lock);
+		if (ret < 0)
+			kubuf_ubuf_dma_unmap(ub);
+	}
+	kubuf_dev_exit(kd, idx);
+	if (ret < 0)
+		goto err_unpin;
 
 	if (put_user(id, &uarg->id)) {
 		/*
