@@ -75,10 +75,14 @@ struct kubuf_user;
  * @len:	bytes of the buffer.
  * @sgt:	a registration of a device with KUBUF_DMA_UBUF: its pages,
  *		DMA-mapped for the device (dma_map_sgtable(), direction from
- *		the registration's access) from registration until revoked;
- *		byte 0 of the buffer is @sgt_offset bytes into the first
- *		segment. NULL otherwise. With bounce buffers (swiotlb) the
- *		driver syncs, as the DMA API says (dma_sync_sgtable_*()).
+ *		the registration's access, segments no longer than
+ *		dma_max_mapping_size()) from registration until revoked. The
+ *		first segment's bus address is the buffer's byte 0; its page
+ *		holds that byte at @sgt_offset. NULL otherwise. Mapped without
+ *		a CPU sync (DMA_ATTR_SKIP_CPU_SYNC): around each transfer the
+ *		driver syncs its range (dma_sync_single_for_device() before
+ *		the device reads, _for_cpu() after it writes), which bounce
+ *		buffers (swiotlb) need.
  * @sgt_offset:	see @sgt.
  * @dma_addr:	a KUBUF_KBUF_DMA driver buffer: the device's address of
  *		byte 0 (never given to user space); else DMA_MAPPING_ERROR.

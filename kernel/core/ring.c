@@ -723,8 +723,15 @@ static enum hrtimer_restart kubuf_ring_timer(struct hrtimer *t)
  */
 static void kubuf_ring_kick(struct kubuf_ring *r)
 {
+	/*
+	 * A wakeup is a kick that found the device waiting, looked at
+	 * before the kick: the work it queues may run at once (a ring in a
+	 * driver buffer needs no lock) and say it waits again.
+	 */
+	bool waiting = READ_ONCE(r->cons_waiting);
+
 	if (queue_work(r->kf->kd->wq, &r->work) &&
-	    r->dir == KUBUF_RING_TO_DEV && READ_ONCE(r->cons_waiting))
+	    r->dir == KUBUF_RING_TO_DEV && waiting)
 		kubuf_ring_count(&r->wakeups, 1);
 }
 

@@ -174,17 +174,30 @@ static enum dma_data_direction kubuf_ubuf_dir(const struct kubuf_ubuf *ub)
  * KUBUF_DMA_UBUF: the pinned pages as a scatterlist, mapped for the
  * driver's device until the registration is revoked (after the device's
  * last hold is given back).
+ *
+ * Mapped and unmapped without syncing for the CPU: with bounce buffers
+ * (swiotlb) an unmap would copy the bounce buffer back over the
+ * application's memory, undoing every write the application made since
+ * the registration; the driver syncs the range of each transfer itself.
+ * Segments are no longer than one mapping can be (swiotlb's bound).
  */
 static int kubuf_ubuf_dma_map(struct kubuf_ubuf *ub, struct device *dev)
 {
+	/* At most what sg_alloc_table_from_pages() itself allows. */
+	unsigned int max = min_t(size_t, dma_max_mapping_size(dev),
+				 UINT_MAX) & PAGE_MASK;
 	int ret;
 
-	ret = sg_alloc_table_from_pages(&ub->sgt, ub->pages, ub->nr_pages,
-					offset_in_page(ub->addr), ub->len,
-					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	ret = sg_alloc_table_from_pages_segment(&ub->sgt, ub->pages,
+						ub->nr_pages,
+						offset_in_page(ub->addr),
+						ub->len, max ?: PAGE_SIZE,
+						GFP_KERNEL_ACCOUNT |
+						__GFP_NOWARN);
 	if (ret)
 		return ret;
-	ret = dma_map_sgtable(dev, &ub->sgt, kubuf_ubuf_dir(ub), 0);
+	ret = dma_map_sgtable(dev, &ub->sgt, kubuf_ubuf_dir(ub),
+			      DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret) {
 		sg_free_table(&ub->sgt);
 		return ret;
@@ -197,7 +210,8 @@ static void kubuf_ubuf_dma_unmap(struct kubuf_ubuf *ub)
 {
 	if (!ub->dma_dev)
 		return;
-	dma_unmap_sgtable(ub->dma_dev, &ub->sgt, kubuf_ubuf_dir(ub), 0);
+	dma_unmap_sgtable(ub->dma_dev, &ub->sgt, kubuf_ubuf_dir(ub),
+			  DMA_ATTR_SKIP_CPU_SYNC);
 	sg_free_table(&ub->sgt);
 	put_device(ub->dma_dev);
 	ub->dma_dev = NULL;
