@@ -13,6 +13,11 @@
 #                    linux-source first unless cached
 #   make test-storm  the whole suite in 6.12 with a handled signal every
 #                    millisecond in every test process
+#   make test-edu    the whole suite with a real DMA device, QEMU's edu
+#                    (kernel/edu/), behind an IOMMU (6.1, 6.12) and with
+#                    bounce buffers (6.12): set edu of kernels.conf; and
+#                    the runner's self-test there, with a DMA into
+#                    unmapped memory that must fail its test
 #   make fuzz        the fuzzer alone, for long, in the debug kernel:
 #                    SECONDS=1800 PROCS=4 SEED=(random) LANE=debug
 #   make demo        install what is missing, build, run `kubuf demo` in a VM
@@ -180,6 +185,10 @@ test-storm: setup
 	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --set storm
 
+test-edu: setup
+	$(MAKE) userspace WERROR=1
+	bash tests/vm/run.sh --set edu --self-test
+
 # The time bound and the rest reach the fuzzer through the kernel
 # command line; its seed and operation counts end the output.
 SECONDS ?= 1800
@@ -303,6 +312,6 @@ clean:
 FORCE:
 
 .PHONY: all userspace user module module-skip setup test test-debug \
-	test-storm fuzz demo stream check install install-module install-user \
-	uninstall uninstall-module uninstall-user bench-setup bench-ring \
-	bench-quick clean FORCE
+	test-storm test-edu fuzz demo stream check install install-module \
+	install-user uninstall uninstall-module uninstall-user bench-setup \
+	bench-ring bench-quick clean FORCE

@@ -23,10 +23,11 @@
  * Object model. One struct edu per bound PCI function: its registers,
  * its interrupt, one driver-owned coherent page (the bounce page the CPU
  * fills for FILL and sums for CHECKSUM), and one kubuf device,
- * /dev/kubuf-eduN (N from an IDA), made with KUBUF_DMA_UBUF so that the
- * core maps every registration for the device's DMA when it is made
- * (struct kubuf_mem: @sgt) and allocates DMA driver buffers with the
- * device's DMA API (@dma_addr). The core owns every file, registration,
+ * /dev/kubuf-eduN (N from an IDA), made with KUBUF_DMA_UBUF and
+ * KUBUF_DMA_ONLY so that the core maps every registration for the
+ * device's DMA when it is made (struct kubuf_mem: @sgt), allocates DMA
+ * driver buffers with the device's DMA API (@dma_addr), and refuses
+ * memory that has neither. The core owns every file, registration,
  * buffer and command; the driver keeps none of them beyond a callback.
  *
  * Commands (KUBUF_IOC_DEV_CMD and command rings: the core calls the same
@@ -80,9 +81,11 @@
  *
  * Lock order. edu.lock (mutex) serialises the engine: the registers
  * other than the interrupt ones, edu.done, the bounce page and
- * edu.broken. A slice takes it while the core holds its memory; nobody
- * who revokes memory (the core, remove) ever takes it, so a revocation
- * waits at most for one chunk.
+ * edu.broken. A slice takes it while the core holds its memory; the
+ * core never takes it, and remove only once kubuf_device_destroy() has
+ * returned (no slice runs then), so a revocation waits at most for the
+ * chunk in progress and those queued before it on edu.lock. No lock of
+ * the core is held when a slice runs: edu.lock nests inside nothing.
  */
 #include <linux/completion.h>
 #include <linux/delay.h>

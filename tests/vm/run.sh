@@ -94,7 +94,7 @@ summary=$out/summary.tsv
 
 # --- the matrix ---------------------------------------------------------
 
-declare -A lane_image lane_headers lane_cmdline lane_set lane_slow
+declare -A lane_image lane_headers lane_cmdline lane_set lane_slow lane_qemu
 set_lanes=()
 while read -r lane image headers opts extra; do
 	case "$lane" in ''|'#'*) continue ;; esac
@@ -103,12 +103,14 @@ while read -r lane image headers opts extra; do
 	lane_cmdline[$lane]=$extra
 	lane_set[$lane]=main
 	lane_slow[$lane]=1
+	lane_qemu[$lane]=
 	IFS=, read -ra o <<< "$opts"
 	for opt in "${o[@]}"; do
 		case "$opt" in
 		-) ;;
 		set=?*) lane_set[$lane]=${opt#set=} ;;
 		slow=[1-9]|slow=[1-9][0-9]) lane_slow[$lane]=${opt#slow=} ;;
+		qemu=edu-iommu|qemu=edu-swiotlb) lane_qemu[$lane]=${opt#qemu=} ;;
 		*) die "kernels.conf: lane $lane: bad option '$opt'" ;;
 		esac
 	done
@@ -232,7 +234,8 @@ boundary_check() {
 		echo "boundary: the core uses the symbols above of a client"
 		bad=1
 	fi
-	for ko in "$dir/kernel/kubuf.ko" "$dir"/tests/kmod/*.ko "$dir"/samples/*.ko; do
+	for ko in "$dir/kernel/kubuf.ko" "$dir/kernel/kubuf_edu.ko" \
+		"$dir"/tests/kmod/*.ko "$dir"/samples/*.ko; do
 		for sym in $(nm -u "$ko" | awk '$2 ~ /^kubuf_/ { print $2 }'); do
 			grep -qx "$sym" <<< "$api" && continue
 			echo "boundary: ${ko##*/} uses $sym, not in core.h"
@@ -244,12 +247,18 @@ boundary_check() {
 		echo "boundary: the core includes a client's header"
 		bad=1
 	fi
+	if grep -n '#include "\.\./core\|#include "internal\.h"' \
+		"$dir"/kernel/edu/*.c; then
+		echo "boundary: the edu driver includes the core's own headers"
+		bad=1
+	fi
 	return $bad
 }
 
 # make_initrd DIR MODDIR: the guest's initramfs DIR/initrd.gz, holding
-# the modules built in MODDIR (the core, the simulated device and the
-# test client; not the sample).
+# the modules built in MODDIR (the core, the simulated device, the edu
+# driver, loaded where the guest has an edu device, and the test client;
+# not the sample).
 make_initrd() {
 	local dir=$1 mods=$2 st=$1/initrd
 	rm -rf "$st"
@@ -258,6 +267,7 @@ make_initrd() {
 	cp "$root/tests/vm/init" "$st/init"
 	cp "$root/tests/vm/reload-loop" "$st/kubuf/bin/"
 	cp "$mods/kernel/kubuf_core.ko" "$mods/kernel/kubuf.ko" \
+		"$mods/kernel/kubuf_edu.ko" \
 		"$mods/tests/kmod/kubuf_test.ko" "$st/kubuf/"
 	for f in "$bin"/*; do
 		case "${f##*/}" in
@@ -271,6 +281,21 @@ make_initrd() {
 # boot LANE ACCEL MODE DIR TIMEOUT: one guest of kimage (lane_kernel);
 # serial logs in DIR.
 #
+# A lane's qemu=NAME (kernels.conf) adds devices, with the machine they
+# need; without it the machine is the same for every lane:
+#   edu-iommu    QEMU's edu PCI device (DMA engine, 28-bit DMA mask, MSI)
+#                behind an emulated Intel IOMMU (the lane's command line
+#                turns it on: intel_iommu=on): every DMA is translated,
+#                and one to memory not mapped for the device is a DMAR
+#                fault in the guest's log;
+#   edu-swiotlb  the edu device without an IOMMU, the guest's memory
+#                placed so that swiotlb bounces: 256 MiB below 4 GiB
+#                (under the device's mask: the bounce pool, DMA32 pages)
+#                and the rest above 4 GiB (which the device cannot reach,
+#                so the DMA API bounces every page there). With the usual
+#                2 GiB below 4 GiB, x86 sets up no bounce pool at all and
+#                the pool would sit above the mask anyway.
+#
 # Under TCG a busy host makes the guest's TSC look unstable to the
 # kernel's clocksource watchdog, which then switches sched_clock by
 # patching kernel text on a live CPU; TCG can run the half-patched code
@@ -278,12 +303,19 @@ make_initrd() {
 # keeps the watchdog off the TSC: nothing of kubuf depends on it.
 boot() {
 	local lane=$1 acc=$2 gmode=$3 dir=$4 tmo=$5 cpu=max clock=
-	local ttmo=$((test_timeout * ${lane_slow[$1]}))
+	local ttmo=$((test_timeout * ${lane_slow[$1]})) machine=q35 devs=()
 	[ "$acc" = kvm ] && cpu=host
 	[ "$acc" = tcg ] && clock=" tsc=reliable"
+	case "${lane_qemu[$lane]}" in
+	edu-iommu) devs=(-device intel-iommu -device edu) ;;
+	edu-swiotlb)
+		machine=q35,max-ram-below-4g=256M
+		devs=(-device edu) ;;
+	esac
 	timeout -k 5 "$tmo" qemu-system-x86_64 \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-machine q35 -accel "$acc" -cpu "$cpu" -smp 2 -m 2G \
+		-machine "$machine" -accel "$acc" -cpu "$cpu" -smp 2 -m 2G \
+		"${devs[@]}" \
 		-serial "file:$dir/console" -serial "file:$dir/tap" \
 		-kernel "$kimage" -initrd "$dir/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1$clock \
@@ -409,7 +441,10 @@ run_install_tests() {
 
 # A guest that never powers off must fail within the timeout, and a
 # WARN_ON in the module's open path must fail the test that triggers it
-# and be shown again, with the kernel's report, after the table.
+# and be shown again, with the kernel's report, after the table. On a
+# lane with the edu device behind an IOMMU (make test-edu), so must a
+# DMA the driver leaves running into memory it gave back: an IOMMU
+# fault, in the log only, the case's own checks passing.
 run_self_test() {
 	local lane=${lanes[0]} passed=0 failed=0 so=$out/self
 	mkdir -p "$so"
@@ -450,8 +485,49 @@ run_self_test() {
 		sed 's/^/   | /' "$so/warn.log" | tail -n 20
 		failed=$((failed + 1))
 	fi
+	if [ "${lane_qemu[$lane]}" = edu-iommu ]; then
+		if self_test_dmar "$lane" "$so"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+	fi
 	record runner "self-test" "$passed" "$failed" \
 		"$([ "$failed" -eq 0 ] && echo ok || echo FAILED)"
+}
+
+# self_test_dmar LANE DIR: the edu driver broken on purpose: each write
+# into an application's memory is issued twice and the second is not
+# waited for, so the command ends, and the application unregisters (the
+# core unmaps), while the engine still writes. t_edu/fill_ubuf checks
+# its data before it unregisters: only the IOMMU's fault can fail it.
+self_test_dmar() {
+	local lane=$1 so=$2 f=$2/edu-src/edu/edu.c
+	rm -rf "$so/edu-src"
+	cp -a "$module_src" "$so/edu-src"
+	sed -i -e '/^static int edu_xfer(/,/^}/ s/^\treinit_completion(&edu->done);$/\twhile (edu_busy(edu))\n\t\tmsleep(1);\n&/' \
+	    -e '/^static int edu_xfer_span(/,/^}/ s/^\treturn ret;$/\tif (!ret \&\& to_ram) {\n\t\twriteq(EDU_BUF_ADDR, edu->regs + EDU_REG_DMA_SRC);\n\t\twriteq(sp->bus, edu->regs + EDU_REG_DMA_DST);\n\t\twriteq(n, edu->regs + EDU_REG_DMA_COUNT);\n\t\twriteq(EDU_DMA_RUN | EDU_DMA_TO_RAM | EDU_DMA_IRQ,\n\t\t       edu->regs + EDU_REG_DMA_CMD);\n\t}\n&/' \
+	    "$f"
+	if [ "$(grep -c 'while (edu_busy(edu))\|writeq(sp->bus' "$f")" != 2 ]; then
+		echo "   not ok - could not break the edu driver's DMA on purpose"
+		return 1
+	fi
+	if "$0" --lane "$lane" --filter 't_edu/fill_ubuf' \
+		--module-src "$so/edu-src" --bin "$bin" --out "$so/dmar" \
+		> "$so/dmar.log" 2>&1; then
+		echo "   not ok - a DMA after the unmap did not fail the run"
+		return 1
+	fi
+	sed -n '/ passed, [0-9]* failed$/,$p' "$so/dmar.log" > "$so/digest"
+	if grep -Eq 'not ok [0-9]+ - t_edu/fill_ubuf' "$so/digest" &&
+	   grep -q 'DMAR: \[DMA Write' "$so/digest" &&
+	   ! grep -q 'FAIL tests/guest' "$so/digest"; then
+		echo "   ok - a DMA into memory given back is a DMAR fault that fails the test"
+		return 0
+	fi
+	echo "   not ok - broken edu driver: unexpected output"
+	sed 's/^/   | /' "$so/dmar.log" | tail -n 20
+	return 1
 }
 
 # --- main ------------------------------------------------------------------
