@@ -237,6 +237,10 @@ struct kubuf_ops {
 	u64 (*stream_burst)(struct kubuf_ring *r);
 };
 
+/* The ABI's four commands (FILL, CHECKSUM, COPY, RESET), as a ->cmd_check. */
+int kubuf_dev_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
+			u32 *dst, u32 *src);
+
 /* Devices. Process context. */
 struct kubuf_device *kubuf_device_create(struct device *dev, const char *name,
 					 const struct kubuf_ops *ops,

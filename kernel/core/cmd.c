@@ -152,6 +152,65 @@ static void kubuf_cmd_put_mem(struct kubuf_cmd_mem *cm)
 	memset(cm, 0, sizeof(*cm));
 }
 
+/**
+ * kubuf_dev_cmd_check() - a ->cmd_check for the ABI's own commands.
+ * @kd:		the device.
+ * @a:		the command.
+ * @dst:	the access its target needs.
+ * @src:	the access its source needs.
+ *
+ * KUBUF_DEV_FILL, CHECKSUM, COPY and RESET as <linux/kubuf.h> defines
+ * them: the fields each uses, that the others are 0, the bounds
+ * (KUBUF_DEV_MAX_REPEAT, KUBUF_DEV_MAX_WORK), and the buffers. A driver
+ * whose device does those four sets it as its ->cmd_check.
+ * Context: any.
+ * Return: 0, or the ABI's errno (-EINVAL, -E2BIG).
+ */
+int kubuf_dev_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
+			u32 *dst, u32 *src)
+{
+	switch (a->op) {
+	case KUBUF_DEV_FILL:
+		if (a->src_kind || a->src_id || a->src_offset)
+			return -EINVAL;
+		if (a->repeat > KUBUF_DEV_MAX_REPEAT)
+			return -EINVAL;
+		*dst = KUBUF_ACCESS_DEV_WRITE;
+		break;
+	case KUBUF_DEV_CHECKSUM:
+		if (a->seed || a->repeat || a->src_kind || a->src_id ||
+		    a->src_offset)
+			return -EINVAL;
+		*dst = KUBUF_ACCESS_DEV_READ;
+		break;
+	case KUBUF_DEV_COPY:
+		if (a->seed || a->repeat)
+			return -EINVAL;
+		/* Overlap within one buffer would read what it wrote. */
+		if (a->src_kind == a->kind && a->src_id == a->id &&
+		    a->src_offset < a->offset + a->len &&
+		    a->offset < a->src_offset + a->len)
+			return -EINVAL;
+		*dst = KUBUF_ACCESS_DEV_WRITE;
+		*src = KUBUF_ACCESS_DEV_READ;
+		break;
+	case KUBUF_DEV_RESET:
+		if (a->kind || a->id || a->offset || a->len || a->seed ||
+		    a->repeat || a->src_kind || a->src_id || a->src_offset)
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	if (!a->len)
+		return -EINVAL;
+	/* repeat <= 255: the product cannot overflow. */
+	if (a->len > KUBUF_DEV_MAX_WORK / ((u64)a->repeat + 1))
+		return -E2BIG;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kubuf_dev_cmd_check);
+
 /*
  * The validation ladder, one errno per mistake, nothing taken yet: the
  * fields the core knows, then the driver's. *@dst and *@src: the access

@@ -429,55 +429,6 @@ static int edu_copy(struct edu *edu, struct kubuf_cmd *c, struct kubuf_mem *d,
 	return edu_done(c) < c->args.len ? -EINPROGRESS : 0;
 }
 
-/*
- * The device's part of the validation ladder (the core checked flags,
- * reserved fields, buffers and ranges), and the access each buffer
- * needs. As the simulated device's, so that the same commands mean the
- * same on both.
- */
-static int edu_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
-			 u32 *dst, u32 *src)
-{
-	switch (a->op) {
-	case KUBUF_DEV_FILL:
-		if (a->src_kind || a->src_id || a->src_offset)
-			return -EINVAL;
-		if (a->repeat > KUBUF_DEV_MAX_REPEAT)
-			return -EINVAL;
-		*dst = KUBUF_ACCESS_DEV_WRITE;
-		break;
-	case KUBUF_DEV_CHECKSUM:
-		if (a->seed || a->repeat || a->src_kind || a->src_id ||
-		    a->src_offset)
-			return -EINVAL;
-		*dst = KUBUF_ACCESS_DEV_READ;
-		break;
-	case KUBUF_DEV_COPY:
-		if (a->seed || a->repeat)
-			return -EINVAL;
-		if (a->src_kind == a->kind && a->src_id == a->id &&
-		    a->src_offset < a->offset + a->len &&
-		    a->offset < a->src_offset + a->len)
-			return -EINVAL;
-		*dst = KUBUF_ACCESS_DEV_WRITE;
-		*src = KUBUF_ACCESS_DEV_READ;
-		break;
-	case KUBUF_DEV_RESET:
-		if (a->kind || a->id || a->offset || a->len || a->seed ||
-		    a->repeat || a->src_kind || a->src_id || a->src_offset)
-			return -EINVAL;
-		return 0;
-	default:
-		return -EINVAL;
-	}
-	if (!a->len)
-		return -EINVAL;
-	/* repeat <= 255: the product cannot overflow. */
-	if (a->len > KUBUF_DEV_MAX_WORK / ((u64)a->repeat + 1))
-		return -E2BIG;
-	return 0;
-}
-
 /* One chunk of @c; the core holds its buffers in @d and @s meanwhile. */
 static int edu_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *d,
 			 struct kubuf_mem *s)
@@ -512,7 +463,7 @@ static int edu_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *d,
 static const struct kubuf_ops edu_ops = {
 	.owner		= THIS_MODULE,
 	.flags		= KUBUF_DMA_UBUF | KUBUF_DMA_ONLY,
-	.cmd_check	= edu_cmd_check,
+	.cmd_check	= kubuf_dev_cmd_check,
 	.cmd_slice	= edu_cmd_slice,
 };
 

@@ -136,55 +136,6 @@ static int kubuf_sim_copy(struct kubuf_cmd *c, struct kubuf_mem *d,
 	return 0;
 }
 
-/*
- * The device's part of the validation ladder (the core checked flags and
- * reserved fields), and the access each buffer needs.
- */
-static int kubuf_sim_cmd_check(struct kubuf_device *kd,
-			       const struct kubuf_dev_cmd *a, u32 *dst,
-			       u32 *src)
-{
-	switch (a->op) {
-	case KUBUF_DEV_FILL:
-		if (a->src_kind || a->src_id || a->src_offset)
-			return -EINVAL;
-		if (a->repeat > KUBUF_DEV_MAX_REPEAT)
-			return -EINVAL;
-		*dst = KUBUF_ACCESS_DEV_WRITE;
-		break;
-	case KUBUF_DEV_CHECKSUM:
-		if (a->seed || a->repeat || a->src_kind || a->src_id ||
-		    a->src_offset)
-			return -EINVAL;
-		*dst = KUBUF_ACCESS_DEV_READ;
-		break;
-	case KUBUF_DEV_COPY:
-		if (a->seed || a->repeat)
-			return -EINVAL;
-		/* Overlap within one buffer would read what it wrote. */
-		if (a->src_kind == a->kind && a->src_id == a->id &&
-		    a->src_offset < a->offset + a->len &&
-		    a->offset < a->src_offset + a->len)
-			return -EINVAL;
-		*dst = KUBUF_ACCESS_DEV_WRITE;
-		*src = KUBUF_ACCESS_DEV_READ;
-		break;
-	case KUBUF_DEV_RESET:
-		if (a->kind || a->id || a->offset || a->len || a->seed ||
-		    a->repeat || a->src_kind || a->src_id || a->src_offset)
-			return -EINVAL;
-		return 0;
-	default:
-		return -EINVAL;
-	}
-	if (!a->len)
-		return -EINVAL;
-	/* repeat <= 255: the product cannot overflow. */
-	if (a->len > KUBUF_DEV_MAX_WORK / ((u64)a->repeat + 1))
-		return -E2BIG;
-	return 0;
-}
-
 /* One slice of @c; the core holds its buffers in @d and @s meanwhile. */
 static int kubuf_sim_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *d,
 			       struct kubuf_mem *s)
@@ -206,7 +157,7 @@ static int kubuf_sim_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *d,
 
 static const struct kubuf_ops kubuf_sim_ops = {
 	.owner		= THIS_MODULE,
-	.cmd_check	= kubuf_sim_cmd_check,
+	.cmd_check	= kubuf_dev_cmd_check,	/* the ABI's four */
 	.cmd_slice	= kubuf_sim_cmd_slice,
 	.ucopy		= kubuf_sim_ucopy,
 	.read		= kubuf_sim_read,
