@@ -256,8 +256,10 @@ void kubuf_file_revoke(struct kubuf_file *kf);
 void kubuf_device_revoke(struct kubuf_device *kd);
 
 /*
- * Events (KUBUF_EVENT_*): from any context a spinlock_t may be taken in,
- * interrupt handlers included. To raise one after its callback returned
+ * Events (KUBUF_EVENT_*): from any context a spinlock_t may be taken in:
+ * process, softirq, timers, interrupt handlers of request_irq() (threaded
+ * on PREEMPT_RT); not raw contexts (a hard hrtimer, irq_work, under a
+ * raw spinlock). To raise one after its callback returned
  * (a transfer completing later), the driver keeps the file with
  * kubuf_file_get() and lets it go with kubuf_file_put() in process
  * context.

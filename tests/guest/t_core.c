@@ -169,14 +169,20 @@ static void debugfs_path(char *buf, size_t len, int dev, const char *file)
 	snprintf(buf, len, TEST_DEBUGFS "/kubuf-test%d/%s", dev, file);
 }
 
-/* The callbacks the core made to device @dev so far. */
-static unsigned long long calls(int dev)
+/* Counter @what of device @dev's debugfs (calls, revokes, notifies). */
+static unsigned long long counter(int dev, const char *what)
 {
 	char path[128], buf[32];
 
-	debugfs_path(path, sizeof(path), dev, "calls");
+	debugfs_path(path, sizeof(path), dev, what);
 	KT_OK(kt_read_file(path, buf, sizeof(buf)));
 	return strtoull(buf, NULL, 10);
+}
+
+/* The callbacks the core made to device @dev so far. */
+static unsigned long long calls(int dev)
+{
+	return counter(dev, "calls");
 }
 
 /* Write "1" to debugfs file @what (remove, revoke) of device @dev. */
@@ -1236,6 +1242,109 @@ static void *hog(void *p)
 	while (kt_now() - t0 < 0.3)
 		;
 	return NULL;
+}
+
+/* A device command with every field given (kt_dev_cmd has no offset). */
+static int dev_cmd(int fd, uint32_t op, uint32_t kind, uint32_t id,
+		   uint64_t off, uint64_t len, uint32_t seed, uint64_t *result)
+{
+	struct kubuf_dev_cmd c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.op = op;
+	c.kind = kind;
+	c.id = id;
+	c.offset = off;
+	c.len = len;
+	c.seed = seed;
+	ret = ioctl(fd, KUBUF_IOC_DEV_CMD, &c);
+	if (!ret && result)
+		*result = c.result;
+	return ret;
+}
+
+/*
+ * The rest of the API, through device 1 of the client (see tests/kmod):
+ * a hold the driver takes itself (kubuf_mem_get/put, CHECKSUM), the
+ * revocation of one registration (kubuf_ubuf_revoke_id, RESET by id)
+ * with the driver's ->revoke called, and an event raised from interrupt
+ * context on a file the driver kept (kubuf_file_get/put, kubuf_notify).
+ */
+KT_CASE(api_calls)
+{
+	size_t len = 3 * PG - 200;
+	unsigned long long rev0, n0, h0;
+	struct kubuf_ubuf_query q;
+	struct pollfd pfd;
+	uint64_t sum = 0, cnt;
+	uint32_t uid = 0, uid2 = 0;
+	unsigned char *p;
+	int fd, efd;
+
+	load_client(NDEV);
+	fd = KT_OK(open_dev(1, O_RDWR));
+	efd = KT_OK(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	set_efd(fd, efd);
+	p = anon(4 * PG);
+	KT_OK(reg(fd, p + 100, len, RW, &uid));
+	KT_OK(fill(fd, KUBUF_MEM_UBUF, uid, 0, len, 7, 0));
+	KT_ASSERT(all_bytes(p + 100, len, dev_byte(1, 7)));
+
+	/* CHECKSUM: the driver's own hold, its own range check. */
+	p[100 + 50] = 0x5a;
+	KT_OK(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid, 50, 5000,
+		      0, &sum));
+	KT_ASSERT_EQ(sum, kubuf_checksum(KUBUF_CHECKSUM_INIT, p + 150, 5000));
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid, 1,
+			 len, 0, NULL), ERANGE);
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid + 1, 0,
+			 1, 0, NULL), ENOENT);
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid, 0,
+			 (1 << 20) + 1, 0, NULL), E2BIG);
+
+	/* RESET of one registration: ->revoke, REVOKED, the other lives. */
+	KT_OK(reg(fd, p + 3 * PG, PG, RW, &uid2));
+	(void)events(fd);
+	rev0 = counter(1, "revokes");
+	KT_OK(dev_cmd(fd, KUBUF_DEV_RESET, KUBUF_MEM_UBUF, uid, 0, 0, 0, NULL));
+	KT_ASSERT_EQ(counter(1, "revokes"), rev0 + 1);
+	KT_ASSERT(events(fd) & KUBUF_EVENT_REVOKED);
+	memset(&q, 0, sizeof(q));
+	q.id = uid;
+	KT_OK(ioctl(fd, KUBUF_IOC_UBUF_QUERY, &q));
+	KT_ASSERT_EQ(q.state, KUBUF_UBUF_REVOKED);
+	KT_ERRNO(fill(fd, KUBUF_MEM_UBUF, uid, 0, 1, 0, 0), ESHUTDOWN);
+	KT_OK(fill(fd, KUBUF_MEM_UBUF, uid2, 0, PG, 9, 0));
+	KT_ASSERT(all_bytes(p + 3 * PG, PG, dev_byte(1, 9)));
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_RESET, KUBUF_MEM_UBUF, 9999, 0, 0, 0,
+			 NULL), ENOENT);
+	KT_ASSERT_EQ(counter(1, "revokes"), rev0 + 1);
+	KT_OK(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, uid));
+	KT_ASSERT_EQ(counter(1, "revokes"), rev0 + 1);	/* revoked already */
+	KT_OK(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, uid2));
+	KT_ASSERT_EQ(counter(1, "revokes"), rev0 + 2);
+
+	/* An event from interrupt context, after the command ended. */
+	KT_OK(reg(fd, p, PG, RW, &uid));
+	while (read(efd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		;
+	(void)events(fd);
+	n0 = counter(1, "notifies");
+	h0 = counter(1, "irq_notifies");
+	KT_OK(fill(fd, KUBUF_MEM_UBUF, uid, 0, PG, 0x80000000U | 3, 0));
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	KT_ASSERT_EQ(kt_poll(&pfd, 1, 10000), 1);
+	KT_ASSERT(events(fd) & KUBUF_EVENT_DONE);
+	KT_ASSERT_EQ(counter(1, "notifies"), n0 + 1);
+	/* A timer's softirq; PREEMPT_RT runs timers in a thread. */
+	if (!strstr(getenv("KUBUF_FEATURES") ?: "", "preempt-rt"))
+		KT_ASSERT_EQ(counter(1, "irq_notifies"), h0 + 1);
+	KT_OK(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, uid));
+	close(efd);
+	close(fd);
+	KT_OK(unload_client());
 }
 
 /* The kernel's taint flags (/proc/sys/kernel/tainted). */

@@ -18,7 +18,9 @@
  *   remove  write 1: the driver's remove path, kubuf_device_destroy(),
  *           after which the device is gone (again: nothing happens),
  *           and allocating DMA memory for it warns;
- *   revoke  write 1: kubuf_device_revoke() (nothing once removed).
+ *   revoke  write 1: kubuf_device_revoke() (nothing once removed);
+ *   revokes, notifies, irq_notifies  read: ->revoke calls, events the
+ *           timer raised, of which in interrupt context (below).
  * and kubuf_test/create: write a name: kubuf_device_create() with it (for
  * the first device's platform device), then kubuf_device_destroy(); the
  * write fails with create's errno.
@@ -31,6 +33,7 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/hardirq.h>
+#include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
@@ -42,6 +45,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include <kubuf/core.h>
 
@@ -60,6 +64,12 @@ MODULE_PARM_DESC(devices, "kubuf devices to create, 1 to 8 (default 2)");
  * @lock:	serializes @kd's removal and revocation (debugfs, unload).
  * @kd:		the kubuf device, NULL once removed.
  * @calls:	callbacks the core made.
+ * @revokes:	->revoke calls.
+ * @notifies:	events raised from the timer (below).
+ * @irq_notifies: of which in interrupt context.
+ * @timer:	raises KUBUF_EVENT_DONE on @nkf after a FILL with KT_NOTIFY.
+ * @put_work:	then gives @nkf back, in process context.
+ * @nkf:	the file the timer notifies (a reference), or NULL.
  * @dir:	its debugfs directory.
  */
 struct kt_dev {
@@ -69,8 +79,28 @@ struct kt_dev {
 	struct mutex lock;	/* protects kd */
 	struct kubuf_device *kd;
 	atomic_t calls;
+	atomic_t revokes;
+	atomic_t notifies;
+	atomic_t irq_notifies;
+	struct hrtimer timer;
+	struct work_struct put_work;
+	struct kubuf_file *nkf;
 	struct dentry *dir;
 };
+
+/*
+ * Devices but the first also answer, to exercise the rest of the API:
+ *   CHECKSUM (kind, id, offset, len <= KT_SUM_MAX): the driver takes its
+ *            own hold of the buffer (kubuf_mem_get), not the core's;
+ *   RESET    (kind UBUF, id): kubuf_ubuf_revoke_id() of that one;
+ *   FILL     with KT_NOTIFY in @seed: once done, a timer raises
+ *            KUBUF_EVENT_DONE on the file from interrupt context (a
+ *            timer's softirq; a hard timer's context is the raw kind no
+ *            spinlock_t may be taken in, as PROVE_RAW_LOCK_NESTING
+ *            says), kubuf_file_get() keeping the file meanwhile.
+ */
+#define KT_NOTIFY	0x80000000U
+#define KT_SUM_MAX	SZ_1M
 
 static struct kt_dev *kt_devs;
 static unsigned int kt_nr;
@@ -90,8 +120,22 @@ static struct kt_dev *kt_enter(struct kubuf_device *kd)
 static int kt_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
 			u32 *dst, u32 *src)
 {
-	kt_enter(kd);
+	struct kt_dev *td = kt_enter(kd);
 
+	if (td->index && (a->op == KUBUF_DEV_CHECKSUM ||
+			  a->op == KUBUF_DEV_RESET)) {
+		if (a->seed || a->repeat || a->src_kind || a->src_id ||
+		    a->src_offset || !a->id)
+			return -EINVAL;
+		if (a->op == KUBUF_DEV_RESET &&
+		    (a->kind != KUBUF_MEM_UBUF || a->offset || a->len))
+			return -EINVAL;
+		if (a->op == KUBUF_DEV_CHECKSUM && a->len > KT_SUM_MAX)
+			return -E2BIG;
+		*dst = 0;	/* the driver takes what it needs itself */
+		*src = 0;
+		return 0;
+	}
 	if (a->op != KUBUF_DEV_FILL || !a->len || a->repeat ||
 	    a->src_kind || a->src_id || a->src_offset)
 		return -EINVAL;
@@ -104,6 +148,80 @@ static int kt_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
  * The next KT_SLICE bytes at most of the fill; c->drv[0] holds the bytes
  * done so far.
  */
+/* CHECKSUM, holding the buffer itself: one slice (at most KT_SUM_MAX). */
+static int kt_checksum(struct kubuf_cmd *c)
+{
+	const struct kubuf_dev_cmd *a = &c->args;
+	struct kubuf_mem m;
+	u64 sum = KUBUF_CHECKSUM_INIT, done = 0;
+	int ret;
+
+	ret = kubuf_mem_get(c->kf, a->kind, a->id, KUBUF_ACCESS_DEV_READ, &m);
+	if (ret)
+		return ret;
+	if (a->offset > m.len || a->len > m.len - a->offset) {
+		kubuf_mem_put(&m);
+		return -ERANGE;
+	}
+	while (done < a->len) {
+		u64 n = min_t(u64, a->len - done, PAGE_SIZE);
+
+		if (!kubuf_mem_alive(&m)) {
+			ret = -ESHUTDOWN;
+			break;
+		}
+		kubuf_mem_will_read(&m, a->offset + done, n);
+		sum = kubuf_checksum(sum, m.vaddr + a->offset + done, n);
+		done += n;
+	}
+	kubuf_mem_put(&m);
+	if (!ret)
+		c->result = sum;
+	return ret;
+}
+
+static enum hrtimer_restart kt_timer(struct hrtimer *t)
+{
+	struct kt_dev *td = container_of(t, struct kt_dev, timer);
+
+	kubuf_notify(td->nkf, KUBUF_EVENT_DONE);
+	atomic_inc(&td->notifies);
+	if (in_interrupt())
+		atomic_inc(&td->irq_notifies);
+	schedule_work(&td->put_work);
+	return HRTIMER_NORESTART;
+}
+
+static void kt_put_work(struct work_struct *work)
+{
+	struct kt_dev *td = container_of(work, struct kt_dev, put_work);
+	struct kubuf_file *kf = td->nkf;
+
+	td->nkf = NULL;
+	kubuf_file_put(kf);
+}
+
+/*
+ * Raise the event later, from a timer (softirq; a thread on PREEMPT_RT),
+ * as a device's completion would. One at a time: -EBUSY meanwhile.
+ */
+static int kt_notify_later(struct kt_dev *td, struct kubuf_file *kf)
+{
+	if (td->nkf || hrtimer_active(&td->timer) || work_pending(&td->put_work))
+		return -EBUSY;
+	kubuf_file_get(kf);
+	td->nkf = kf;
+	hrtimer_start(&td->timer, ms_to_ktime(1), HRTIMER_MODE_REL_SOFT);
+	return 0;
+}
+
+static void kt_revoke_cb(struct kubuf_file *kf, u32 id)
+{
+	struct kt_dev *td = kt_enter(kubuf_file_device(kf));
+
+	atomic_inc(&td->revokes);
+}
+
 static int kt_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *dst,
 			struct kubuf_mem *src)
 {
@@ -111,6 +229,11 @@ static int kt_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *dst,
 	u64 off = c->args.offset, len = c->args.len, done = c->drv[0];
 	u64 budget = KT_SLICE;
 	u8 byte = (c->args.seed + td->index) & 0xff;
+
+	if (c->args.op == KUBUF_DEV_CHECKSUM)
+		return kt_checksum(c);
+	if (c->args.op == KUBUF_DEV_RESET)
+		return kubuf_ubuf_revoke_id(c->kf, c->args.id);
 
 	/* What the core promised: the range lies in @dst, @src is unused. */
 	if (WARN_ON_ONCE(!dst->vaddr || off > dst->len ||
@@ -135,11 +258,14 @@ static int kt_cmd_slice(struct kubuf_cmd *c, struct kubuf_mem *dst,
 		cond_resched();
 	}
 	c->drv[0] = done;
+	if (td->index && (c->args.seed & KT_NOTIFY))
+		return kt_notify_later(td, c->kf);
 	return 0;
 }
 
 static const struct kubuf_ops kt_ops = {
 	.owner = THIS_MODULE,
+	.revoke = kt_revoke_cb,
 	.cmd_check = kt_cmd_check,
 	.cmd_slice = kt_cmd_slice,
 };
@@ -248,6 +374,12 @@ static int kt_dev_init(struct kt_dev *td, unsigned int i)
 	snprintf(td->name, sizeof(td->name), "kubuf-test%u", i);
 	mutex_init(&td->lock);
 	atomic_set(&td->calls, 0);
+	atomic_set(&td->revokes, 0);
+	atomic_set(&td->notifies, 0);
+	atomic_set(&td->irq_notifies, 0);
+	hrtimer_init(&td->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	td->timer.function = kt_timer;
+	INIT_WORK(&td->put_work, kt_put_work);
 
 	td->pdev = platform_device_register_simple("kubuf-test", i, NULL, 0);
 	if (IS_ERR(td->pdev)) {
@@ -261,6 +393,10 @@ static int kt_dev_init(struct kt_dev *td, unsigned int i)
 
 	td->dir = debugfs_create_dir(td->name, kt_debugfs);
 	debugfs_create_atomic_t("calls", 0444, td->dir, &td->calls);
+	debugfs_create_atomic_t("revokes", 0444, td->dir, &td->revokes);
+	debugfs_create_atomic_t("notifies", 0444, td->dir, &td->notifies);
+	debugfs_create_atomic_t("irq_notifies", 0444, td->dir,
+				&td->irq_notifies);
 	debugfs_create_file("remove", 0200, td->dir, td, &kt_remove_fops);
 	debugfs_create_file("revoke", 0200, td->dir, td, &kt_revoke_fops);
 
@@ -268,6 +404,7 @@ static int kt_dev_init(struct kt_dev *td, unsigned int i)
 	if (IS_ERR_OR_NULL(kd))
 		return kd ? PTR_ERR(kd) : -ENOMEM;
 	td->kd = kd;
+	WARN_ON(kubuf_device_dev(kd) != &td->pdev->dev);
 	return 0;
 }
 
@@ -278,9 +415,16 @@ static void kt_cleanup(void)
 	/* No debugfs write runs after this: they are waited for. */
 	debugfs_remove_recursive(kt_debugfs);
 	for (i = 0; i < kt_nr; i++) {
-		kt_remove(&kt_devs[i]);
-		platform_device_unregister(kt_devs[i].pdev);
-		mutex_destroy(&kt_devs[i].lock);
+		struct kt_dev *td = &kt_devs[i];
+
+		kt_remove(td);
+		/* No callback now, so no new timer; this one's file back. */
+		hrtimer_cancel(&td->timer);
+		flush_work(&td->put_work);
+		if (td->nkf)
+			kubuf_file_put(td->nkf);
+		platform_device_unregister(td->pdev);
+		mutex_destroy(&td->lock);
 	}
 	kfree(kt_devs);
 }
