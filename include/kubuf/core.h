@@ -58,6 +58,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <linux/kubuf.h>
+#include <linux/kubuf_ring.h>
 
 struct device;
 struct module;
@@ -213,6 +214,11 @@ struct kubuf_cmd {
  * @stream_start: KUBUF_IOC_STREAM_START on @r, checked by the core: set
  *		up the stream's state. Process context, the ring's producer
  *		lock held (the same as ->stream_burst()).
+ * @stream_stop: the stream of @r ends for the driver (STOP, the ring
+ *		detached, the file released, the device removed): after
+ *		this returns, the driver wakes @r no more (kubuf_ring_wake).
+ *		Once per successful ->stream_start(). Process context, the
+ *		ring's producer lock held. Optional.
  * @stream_burst: produce what is due into stream ring @r, a bounded
  *		burst (kubuf_ring_reserve/commit), then say when to be called
  *		again: an absolute CLOCK_MONOTONIC time in ns, 0 for "at once,
@@ -234,6 +240,7 @@ struct kubuf_ops {
 	int (*read)(struct kubuf_device *kd, void *buf, size_t len);
 	size_t ring_priv;
 	int (*stream_start)(struct kubuf_ring *r, const struct kubuf_stream *s);
+	void (*stream_stop)(struct kubuf_ring *r);
 	u64 (*stream_burst)(struct kubuf_ring *r);
 };
 
@@ -268,7 +275,13 @@ void kubuf_notify(struct kubuf_file *kf, u32 events);
 void kubuf_file_get(struct kubuf_file *kf);
 void kubuf_file_put(struct kubuf_file *kf);
 
-/* Stream rings, from ->stream_start() and ->stream_burst() only. */
+/*
+ * Stream rings, from ->stream_start() and ->stream_burst() only; but
+ * kubuf_ring_wake() from any context, between ->stream_start() and
+ * ->stream_stop().
+ */
+void kubuf_ring_wake(struct kubuf_ring *r);
+struct kubuf_file *kubuf_ring_file(const struct kubuf_ring *r);
 void *kubuf_ring_priv(struct kubuf_ring *r);
 u32 kubuf_ring_stream_state(const struct kubuf_ring *r);
 bool kubuf_ring_alive(const struct kubuf_ring *r);

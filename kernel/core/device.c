@@ -453,7 +453,8 @@ struct kubuf_device *kubuf_device_create(struct device *dev, const char *name,
 		return ERR_PTR(-EINVAL);
 	if (!ops->cmd_check != !ops->cmd_slice)
 		return ERR_PTR(-EINVAL);
-	if (!ops->stream_burst && (ops->stream_start || ops->ring_priv))
+	if (!ops->stream_burst &&
+	    (ops->stream_start || ops->stream_stop || ops->ring_priv))
 		return ERR_PTR(-EINVAL);
 
 	kd = kzalloc(sizeof(*kd), GFP_KERNEL);

@@ -115,6 +115,8 @@
  * @view:	the device's view: producer (TO_APP, @prod_lock) or consumer
  *		(TO_DEV, the thread only).
  * @stream_state: KUBUF_STREAM_*; @prod_lock.
+ * @streaming:	the driver's ->stream_start() succeeded and its
+ *		->stream_stop() was not called yet; @prod_lock.
  * @priv:	the driver's state of the stream (kubuf_ops.ring_priv
  *		bytes); @prod_lock.
  * @held:	the memory, held during a turn of the stream.
@@ -157,6 +159,7 @@ struct kubuf_ring {
 	struct mutex prod_lock;		/* see above */
 	struct kubuf_ring_view view;
 	u32 stream_state;
+	bool streaming;
 	void *priv;
 	struct kubuf_mem held;
 	u64 batch;
@@ -341,6 +344,18 @@ void *kubuf_ring_priv(struct kubuf_ring *r)
 EXPORT_SYMBOL_GPL(kubuf_ring_priv);
 
 /**
+ * kubuf_ring_file() - the file ring @r belongs to.
+ * @r:	the ring.
+ *
+ * Context: any, while the ring is the driver's (stream callbacks).
+ */
+struct kubuf_file *kubuf_ring_file(const struct kubuf_ring *r)
+{
+	return r->kf;
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_file);
+
+/**
  * kubuf_ring_stream_state() - KUBUF_STREAM_RUNNING, IDLE (stopped) or
  * DONE.
  * @r:	the ring.
@@ -442,6 +457,41 @@ void kubuf_ring_stream_done(struct kubuf_ring *r, u64 nr)
 	kubuf_ring_signal(r, KUBUF_EVENT_RING_STATE);
 }
 EXPORT_SYMBOL_GPL(kubuf_ring_stream_done);
+
+/**
+ * kubuf_ring_wake() - have stream ring @r's ->stream_burst() run soon.
+ * @r:	the ring, between its ->stream_start() and ->stream_stop().
+ *
+ * For a driver whose data arrives by interrupt: its handler (or a timer)
+ * wakes the ring, and the burst runs on the device's workers.
+ * Context: any, raw contexts included.
+ */
+void kubuf_ring_wake(struct kubuf_ring *r)
+{
+	queue_work(r->kf->kd->wq, &r->work);
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_wake);
+
+/*
+ * The stream ends for the driver (STOP, detach, release, removal), with
+ * prod_lock held: ->stream_stop(), once per successful ->stream_start().
+ */
+static void kubuf_ring_drv_stop(struct kubuf_ring *r)
+{
+	struct kubuf_device *kd = r->kf->kd;
+	int idx;
+
+	lockdep_assert_held(&r->prod_lock);
+
+	if (!r->streaming)
+		return;
+	r->streaming = false;
+	if (!kubuf_dev_enter(kd, &idx))
+		return;		/* removed: it was called then */
+	if (kd->ops->stream_stop)
+		kd->ops->stream_stop(r);
+	kubuf_dev_exit(kd, idx);
+}
 
 /* One turn of a stream ring: the driver's burst, the memory held. */
 static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
@@ -758,6 +808,10 @@ static void kubuf_ring_stop(struct kubuf_ring *r)
 /* The ring is out of the xarray, or never was in it: stop and free it. */
 static void kubuf_ring_free(struct kubuf_ring *r)
 {
+	/* The driver lets go first: no wake after this. */
+	mutex_lock(&r->prod_lock);
+	kubuf_ring_drv_stop(r);
+	mutex_unlock(&r->prod_lock);
 	kubuf_ring_stop(r);
 	kubuf_mem_put(&r->kmem);	/* KBUF: the ring's reference */
 	if (r->evfd) {
@@ -823,8 +877,12 @@ void kubuf_ring_unplug(struct kubuf_file *kf)
 	}
 	mutex_unlock(&kf->lock);
 	/* Without the lock, which the rings' work takes. */
-	xa_for_each(&kf->rings, id, r)
+	xa_for_each(&kf->rings, id, r) {
+		mutex_lock(&r->prod_lock);
+		kubuf_ring_drv_stop(r);	/* callbacks still allowed */
+		mutex_unlock(&r->prod_lock);
 		kubuf_ring_stop(r);
+	}
 }
 
 /* release(): no ioctl is left; detach every ring as DETACH would. */
@@ -1167,8 +1225,10 @@ int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp)
 	else if (r->stream_state == KUBUF_STREAM_RUNNING)
 		ret = -EBUSY;
 	if (!ret && kubuf_dev_enter(kd, &idx)) {
+		kubuf_ring_drv_stop(r);	/* a stream ended by DONE */
 		if (kd->ops->stream_start)
 			ret = kd->ops->stream_start(r, &s);
+		r->streaming = !ret;
 		kubuf_dev_exit(kd, idx);
 	} else if (!ret) {
 		ret = -ENODEV;
@@ -1189,6 +1249,7 @@ static void kubuf_ring_stream_stop(struct kubuf_ring *r)
 	mutex_lock(&r->prod_lock);
 	if (r->stream_state == KUBUF_STREAM_RUNNING)
 		WRITE_ONCE(r->stream_state, KUBUF_STREAM_IDLE);
+	kubuf_ring_drv_stop(r);
 	mutex_unlock(&r->prod_lock);
 	kubuf_ring_kick(r);	/* to announce what is left */
 }

@@ -468,13 +468,14 @@ KT_CASE(two_devices)
 	uc.addr = (uintptr_t)buf;
 	uc.len = sizeof(buf);
 	KT_ERRNO(ioctl(fd0, KUBUF_IOC_UCOPY, &uc), EOPNOTSUPP);
-	KT_OK(kbuf_alloc(fd1, PG, KUBUF_KBUF_PAGES, &rbuf, &roff));
-	KT_OK(ring_attach(fd1, KUBUF_MEM_KBUF, rbuf, &ring));
+	KT_OK(kbuf_alloc(fd0, PG, KUBUF_KBUF_PAGES, &rbuf, &roff));
+	KT_OK(ring_attach(fd0, KUBUF_MEM_KBUF, rbuf, &ring));
 	memset(&sm, 0, sizeof(sm));
 	sm.ring_id = ring;
 	sm.flags = KUBUF_STREAM_LOSSLESS;
-	KT_ERRNO(ioctl(fd1, KUBUF_IOC_STREAM_START, &sm), EOPNOTSUPP);
-	KT_OK(id_ioctl(fd1, KUBUF_IOC_RING_DETACH, ring));
+	KT_ERRNO(ioctl(fd0, KUBUF_IOC_STREAM_START, &sm), EOPNOTSUPP);
+	KT_OK(id_ioctl(fd0, KUBUF_IOC_RING_DETACH, ring));
+	KT_OK(id_ioctl(fd0, KUBUF_IOC_KBUF_FREE, rbuf));
 	KT_ASSERT(all_bytes(u, 105, 0x5a));
 
 	/* Device 0's file goes; device 1's buffers stay and work. */
@@ -1344,6 +1345,98 @@ KT_CASE(api_calls)
 	KT_OK(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, uid));
 	close(efd);
 	close(fd);
+	KT_OK(unload_client());
+}
+
+static int stream_start(int fd, uint32_t ring)
+{
+	struct kubuf_stream st;
+
+	memset(&st, 0, sizeof(st));
+	st.ring_id = ring;
+	st.flags = KUBUF_STREAM_LOSSLESS;
+	return ioctl(fd, KUBUF_IOC_STREAM_START, &st);
+}
+
+static void ring_query(int fd, uint32_t ring, struct kubuf_ring_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->id = ring;
+	KT_OK(ioctl(fd, KUBUF_IOC_RING_QUERY, q));
+}
+
+/* Wait up to 10 s for ring @ring to have seen @n records made. */
+static void wait_records(int fd, uint32_t ring, uint64_t n)
+{
+	struct kubuf_ring_query q;
+	int ms;
+
+	for (ms = 0; ms < 10000; ms += 10) {
+		ring_query(fd, ring, &q);
+		if (q.records + q.dropped >= n)
+			return;
+		kt_msleep(10);
+	}
+	kt_fail(__FILE__, __LINE__, "ring %u: %llu records, %llu dropped in "
+		"10 s, want %llu", ring, (unsigned long long)q.records,
+		(unsigned long long)q.dropped, (unsigned long long)n);
+}
+
+/* No wake of the stream's timer for a while: it was stopped. */
+static void assert_quiet(int dev)
+{
+	unsigned long long t = counter(dev, "ticks");
+
+	kt_msleep(50);
+	KT_ASSERT_EQ(counter(dev, "ticks"), t);
+}
+
+/*
+ * A stream driven by the driver's "interrupt" (a timer of device 1 that
+ * wakes the ring, kubuf_ring_wake, every ms): records come without any
+ * call of the application's; ->stream_stop ends it, once, at STOP, at
+ * DETACH and at the device's removal, after which the driver wakes the
+ * ring no more.
+ */
+KT_CASE(stream_wakes)
+{
+	struct kubuf_ring_query q;
+	uint32_t kid = 0, ring = 0;
+	unsigned long long s0;
+	uint64_t off;
+	int fd;
+
+	load_client(NDEV);
+	fd = KT_OK(open_dev(1, O_RDWR));
+	KT_OK(kbuf_alloc(fd, PG, KUBUF_KBUF_PAGES, &kid, &off));
+	KT_OK(ring_attach(fd, KUBUF_MEM_KBUF, kid, &ring));
+	s0 = counter(1, "stream_stops");
+
+	/* STOP, then START again: a stop for each start. */
+	KT_OK(stream_start(fd, ring));
+	KT_ERRNO(stream_start(fd, ring), EBUSY);
+	wait_records(fd, ring, 5);
+	KT_OK(id_ioctl(fd, KUBUF_IOC_STREAM_STOP, ring));
+	KT_ASSERT_EQ(counter(1, "stream_stops"), s0 + 1);
+	ring_query(fd, ring, &q);
+	KT_ASSERT_EQ(q.stream, KUBUF_STREAM_IDLE);
+	KT_OK(stream_start(fd, ring));
+	wait_records(fd, ring, q.records + q.dropped + 50);
+
+	/* DETACH: the driver stops; its timer wakes nothing more. */
+	KT_OK(id_ioctl(fd, KUBUF_IOC_RING_DETACH, ring));
+	KT_ASSERT_EQ(counter(1, "stream_stops"), s0 + 2);
+	assert_quiet(1);
+
+	/* Removal with a stream running: stopped there, once. */
+	KT_OK(ring_attach(fd, KUBUF_MEM_KBUF, kid, &ring));
+	KT_OK(stream_start(fd, ring));
+	wait_records(fd, ring, 5);
+	KT_OK(trigger(1, "remove"));
+	KT_ASSERT_EQ(counter(1, "stream_stops"), s0 + 3);
+	assert_quiet(1);
+	close(fd);
+	KT_ASSERT_EQ(counter(1, "stream_stops"), s0 + 3);
 	KT_OK(unload_client());
 }
 

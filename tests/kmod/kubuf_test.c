@@ -70,6 +70,11 @@ MODULE_PARM_DESC(devices, "kubuf devices to create, 1 to 8 (default 2)");
  * @timer:	raises KUBUF_EVENT_DONE on @nkf after a FILL with KT_NOTIFY.
  * @put_work:	then gives @nkf back, in process context.
  * @nkf:	the file the timer notifies (a reference), or NULL.
+ * @slock:	protects @sr (the stream's timer takes it).
+ * @sr:		the ring streaming, between ->stream_start and ->stream_stop.
+ * @stimer:	the stream's "interrupt": every ms, one more record due.
+ * @ticks:	records due and not produced yet.
+ * @stream_stops: ->stream_stop calls.
  * @dir:	its debugfs directory.
  */
 struct kt_dev {
@@ -85,6 +90,11 @@ struct kt_dev {
 	struct hrtimer timer;
 	struct work_struct put_work;
 	struct kubuf_file *nkf;
+	spinlock_t slock;	/* protects sr */
+	struct kubuf_ring *sr;
+	struct hrtimer stimer;
+	atomic_t ticks;
+	atomic_t stream_stops;
 	struct dentry *dir;
 };
 
@@ -93,6 +103,11 @@ struct kt_dev {
  *   CHECKSUM (kind, id, offset, len <= KT_SUM_MAX): the driver takes its
  *            own hold of the buffer (kubuf_mem_get), not the core's;
  *   RESET    (kind UBUF, id): kubuf_ubuf_revoke_id() of that one;
+ *   a stream (KUBUF_IOC_STREAM_START, one at a time): a timer, standing
+ *            for the device's interrupt, makes a record due every ms and
+ *            wakes the ring (kubuf_ring_wake); each burst produces the
+ *            records due (KUBUF_REC_USER, 8 bytes: their number),
+ *            dropping what does not fit; ->stream_stop stops the timer;
  *   FILL     with KT_NOTIFY in @seed: once done, a timer raises
  *            KUBUF_EVENT_DONE on the file from interrupt context (a
  *            timer's softirq; a hard timer's context is the raw kind no
@@ -215,6 +230,85 @@ static int kt_notify_later(struct kt_dev *td, struct kubuf_file *kf)
 	return 0;
 }
 
+/* The stream's interrupt: one more record due, and the ring woken. */
+static enum hrtimer_restart kt_stream_timer(struct hrtimer *t)
+{
+	struct kt_dev *td = container_of(t, struct kt_dev, stimer);
+	bool on;
+
+	spin_lock(&td->slock);
+	on = td->sr;
+	if (on) {
+		atomic_inc(&td->ticks);
+		kubuf_ring_wake(td->sr);
+	}
+	spin_unlock(&td->slock);
+	if (!on)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ms_to_ktime(1));
+	return HRTIMER_RESTART;
+}
+
+static int kt_stream_start(struct kubuf_ring *r, const struct kubuf_stream *s)
+{
+	struct kt_dev *td = kt_enter(kubuf_file_device(kubuf_ring_file(r)));
+	u64 *seq = kubuf_ring_priv(r);
+
+	if (!td->index)
+		return -EOPNOTSUPP;
+	spin_lock_irq(&td->slock);
+	if (td->sr) {
+		spin_unlock_irq(&td->slock);
+		return -EBUSY;
+	}
+	td->sr = r;
+	spin_unlock_irq(&td->slock);
+	*seq = 0;
+	atomic_set(&td->ticks, 0);
+	hrtimer_start(&td->stimer, ms_to_ktime(1), HRTIMER_MODE_REL_SOFT);
+	return 0;
+}
+
+static void kt_stream_stop(struct kubuf_ring *r)
+{
+	struct kt_dev *td = kt_enter(kubuf_file_device(kubuf_ring_file(r)));
+
+	spin_lock_irq(&td->slock);
+	WARN_ON_ONCE(td->sr != r);
+	td->sr = NULL;
+	spin_unlock_irq(&td->slock);
+	hrtimer_cancel(&td->stimer);	/* no wake after this */
+	atomic_inc(&td->stream_stops);
+}
+
+/* The records due, a burst at most; then nothing until woken. */
+static u64 kt_stream_burst(struct kubuf_ring *r)
+{
+	struct kt_dev *td = kt_enter(kubuf_file_device(kubuf_ring_file(r)));
+	u64 *seq = kubuf_ring_priv(r), nr = 0;
+	int due = atomic_xchg(&td->ticks, 0);
+	void *p;
+
+	while (due > 0 && nr < 64 && kubuf_ring_alive(r)) {
+		p = kubuf_ring_reserve(r, sizeof(u64), KUBUF_REC_USER);
+		if (IS_ERR(p))
+			return KUBUF_RING_IDLE;
+		if (!p) {
+			kubuf_ring_drop(r, due);
+			break;
+		}
+		memcpy(p, seq, sizeof(*seq));
+		kubuf_ring_commit(r, sizeof(u64));
+		(*seq)++;
+		nr++;
+		due--;
+	}
+	if (due > 0 && nr == 64)
+		atomic_add(due, &td->ticks);	/* the rest next turn */
+	kubuf_ring_announce(r, nr, true);
+	return due > 0 && nr == 64 ? 0 : KUBUF_RING_IDLE;
+}
+
 static void kt_revoke_cb(struct kubuf_file *kf, u32 id)
 {
 	struct kt_dev *td = kt_enter(kubuf_file_device(kf));
@@ -268,6 +362,10 @@ static const struct kubuf_ops kt_ops = {
 	.revoke = kt_revoke_cb,
 	.cmd_check = kt_cmd_check,
 	.cmd_slice = kt_cmd_slice,
+	.ring_priv = sizeof(u64),
+	.stream_start = kt_stream_start,
+	.stream_stop = kt_stream_stop,
+	.stream_burst = kt_stream_burst,
 };
 
 /* The driver's remove path: the device is gone after it. */
@@ -378,6 +476,11 @@ static int kt_dev_init(struct kt_dev *td, unsigned int i)
 	atomic_set(&td->notifies, 0);
 	atomic_set(&td->irq_notifies, 0);
 	hrtimer_init(&td->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	spin_lock_init(&td->slock);
+	hrtimer_init(&td->stimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	td->stimer.function = kt_stream_timer;
+	atomic_set(&td->ticks, 0);
+	atomic_set(&td->stream_stops, 0);
 	td->timer.function = kt_timer;
 	INIT_WORK(&td->put_work, kt_put_work);
 
@@ -397,6 +500,9 @@ static int kt_dev_init(struct kt_dev *td, unsigned int i)
 	debugfs_create_atomic_t("notifies", 0444, td->dir, &td->notifies);
 	debugfs_create_atomic_t("irq_notifies", 0444, td->dir,
 				&td->irq_notifies);
+	debugfs_create_atomic_t("ticks", 0444, td->dir, &td->ticks);
+	debugfs_create_atomic_t("stream_stops", 0444, td->dir,
+				&td->stream_stops);
 	debugfs_create_file("remove", 0200, td->dir, td, &kt_remove_fops);
 	debugfs_create_file("revoke", 0200, td->dir, td, &kt_revoke_fops);
 
@@ -420,6 +526,7 @@ static void kt_cleanup(void)
 		kt_remove(td);
 		/* No callback now, so no new timer; this one's file back. */
 		hrtimer_cancel(&td->timer);
+		hrtimer_cancel(&td->stimer);	/* stopped by the core already */
 		flush_work(&td->put_work);
 		if (td->nkf)
 			kubuf_file_put(td->nkf);
