@@ -585,8 +585,7 @@ int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	struct kubuf_device *kd = kf->kd;
 	struct kubuf_kbuf_alloc arg;
 	struct kubuf_kbuf *kb;
-	int ret, idx = 0;
-	bool dma;
+	int ret, idx;
 	u32 id;
 
 	if (copy_from_user(&arg, argp, sizeof(arg)))
@@ -613,19 +612,17 @@ int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	if (ret)
 		goto err_slot;
 	/*
-	 * The device's memory is allocated, and inserted, inside the
-	 * device: a removal waits for both, and after it no buffer is
-	 * allocated for the removed device.
+	 * The memory is allocated (the device's own, for DMA), and inserted,
+	 * inside the device: a removal waits for both, and after it no
+	 * buffer is allocated for the removed device.
 	 */
-	dma = kb->kind == KUBUF_KBUF_DMA;
-	if (dma && !kubuf_dev_enter_open(kd, &idx)) {
+	if (!kubuf_dev_enter_open(kd, &idx)) {
 		ret = -ENODEV;
 		goto err_account;
 	}
 	ret = kubuf_kbuf_alloc_mem(kb);
 	if (ret) {
-		if (dma)
-			kubuf_dev_exit(kd, idx);
+		kubuf_dev_exit(kd, idx);
 		goto err_account;
 	}
 	kubuf_stat_inc(KUBUF_STAT_KBUFS);
@@ -641,13 +638,11 @@ int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 		kf->nr_kbufs--;
 		mutex_unlock(&kf->lock);
 		kubuf_kbuf_put(kb);	/* inside: freed before removal ends */
-		if (dma)
-			kubuf_dev_exit(kd, idx);
+		kubuf_dev_exit(kd, idx);
 		return ret;
 	}
 	mutex_unlock(&kf->lock);
-	if (dma)
-		kubuf_dev_exit(kd, idx);
+	kubuf_dev_exit(kd, idx);
 
 	arg.id = id;
 	arg.mmap_offset = (u64)id << KUBUF_KBUF_OFF_SHIFT;
