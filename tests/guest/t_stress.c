@@ -34,6 +34,7 @@
 #define MAX_PROCS	400
 #define WORKER_MB	4		/* what a worker may use, at most */
 #define MEM_PAGES	256		/* a worker's registrable memory */
+#define VERIFY_PAGES	8		/* its end, w_verify's alone */
 #define MEMCG_PROCS	16		/* workers in the memory cgroup */
 #define MEMCG_MB	48		/* its limit */
 #define HUNG_SECS	"30"		/* the hung-task detector's limit */
@@ -145,7 +146,12 @@ static void w_open(struct wstate *w, int i)
 static void w_register(struct wstate *w, int i)
 {
 	struct kubuf_ubuf_reg r;
-	size_t pages = 1 + below(64), first = below(MEM_PAGES - pages);
+	/*
+	 * Never over w_verify's pages: a NOWAIT command on this
+	 * registration may still be writing when w_verify checks its own.
+	 */
+	size_t pages = 1 + below(64);
+	size_t first = below(MEM_PAGES - VERIFY_PAGES - pages);
 
 	memset(&r, 0, sizeof(r));
 	r.addr = (uintptr_t)w->mem + first * PG + below(PG);
@@ -229,8 +235,8 @@ static void w_dev(struct wstate *w, int i)
 /* Register fresh memory, FILL it, read the pattern back. */
 static void w_verify(struct wstate *w, int i)
 {
-	size_t len = 1 + below(8 * PG);
-	char *p = w->mem + (MEM_PAGES - 8) * PG;
+	size_t len = 1 + below(VERIFY_PAGES * PG);
+	char *p = w->mem + (MEM_PAGES - VERIFY_PAGES) * PG;
 	uint32_t seed = rnd();
 	struct kubuf_ubuf_reg r;
 	struct kubuf_id id = { 0 };
