@@ -242,24 +242,15 @@ static int kubuf_cmd_check(struct kubuf_device *kd,
 	return 0;
 }
 
-/**
- * kubuf_cmd_start() - validate a command and take what it uses.
- * @kf:	the file it runs for.
- * @c:	the command; @c->args filled in, the rest zero.
- *
- * Context: process or device worker, in the device's SRCU section;
- * takes kubuf_file.lock.
- * Return: 0, and the command is in kf->cmds until kubuf_cmd_end(); or
- * the errno of KUBUF_IOC_DEV_CMD's ladder.
+/*
+ * Take the buffers of a checked command (c->dst_access, c->src_access
+ * set by kubuf_cmd_check()) and put it in kf->cmds; kf->lock taken.
  */
-int kubuf_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c)
+static int kubuf_cmd_take(struct kubuf_file *kf, struct kubuf_cmd *c)
 {
 	const struct kubuf_dev_cmd *a = &c->args;
-	int ret;
+	int ret = 0;
 
-	ret = kubuf_cmd_check(kf->kd, a, &c->dst_access, &c->src_access);
-	if (ret)
-		return ret;
 	c->kf = kf;
 
 	/* Both buffers under one hold of the lock, and the list too. */
@@ -290,6 +281,24 @@ int kubuf_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c)
 out:
 	mutex_unlock(&kf->lock);
 	return ret;
+}
+
+/**
+ * kubuf_cmd_start() - validate a command and take what it uses.
+ * @kf:	the file it runs for.
+ * @c:	the command; @c->args filled in, the rest zero.
+ *
+ * Context: process or device worker; takes kubuf_file.lock.
+ * Return: 0, and the command is in kf->cmds until kubuf_cmd_end(); or
+ * the errno of KUBUF_IOC_DEV_CMD's ladder.
+ */
+int kubuf_cmd_start(struct kubuf_file *kf, struct kubuf_cmd *c)
+{
+	int ret;
+
+	ret = kubuf_cmd_check(kf->kd, &c->args, &c->dst_access,
+			      &c->src_access);
+	return ret ? ret : kubuf_cmd_take(kf, c);
 }
 
 /* The command is over: out of the file's list, its buffers given back. */
@@ -404,7 +413,7 @@ int kubuf_ioc_dev_cmd(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_cmd_charge(kf, &c->user);
 	if (ret)
 		goto err_free;
-	ret = kubuf_cmd_start(kf, c);
+	ret = kubuf_cmd_take(kf, c);	/* checked above: the driver once */
 	if (ret)
 		goto err_charge;
 

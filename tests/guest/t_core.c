@@ -214,20 +214,33 @@ static bool all_bytes(const void *p, size_t len, unsigned char b)
 
 /* --- raw calls ------------------------------------------------------------ */
 
-static int fill(int fd, uint32_t kind, uint32_t id, uint64_t off,
-		uint64_t len, uint32_t seed, uint32_t flags)
+/* A device command with every field given (kt_dev_cmd has no offset). */
+static int dev_cmd(int fd, uint32_t op, uint32_t flags, uint32_t kind,
+		   uint32_t id, uint64_t off, uint64_t len, uint32_t seed,
+		   uint64_t *result)
 {
 	struct kubuf_dev_cmd c;
+	int ret;
 
 	memset(&c, 0, sizeof(c));
-	c.op = KUBUF_DEV_FILL;
+	c.op = op;
 	c.flags = flags;
 	c.kind = kind;
 	c.id = id;
 	c.offset = off;
 	c.len = len;
 	c.seed = seed;
-	return ioctl(fd, KUBUF_IOC_DEV_CMD, &c);
+	ret = ioctl(fd, KUBUF_IOC_DEV_CMD, &c);
+	if (!ret && result)
+		*result = c.result;
+	return ret;
+}
+
+static int fill(int fd, uint32_t kind, uint32_t id, uint64_t off,
+		uint64_t len, uint32_t seed, uint32_t flags)
+{
+	return dev_cmd(fd, KUBUF_DEV_FILL, flags, kind, id, off, len, seed,
+		       NULL);
 }
 
 static int reg(int fd, void *p, size_t len, uint32_t access, uint32_t *id)
@@ -1245,26 +1258,6 @@ static void *hog(void *p)
 	return NULL;
 }
 
-/* A device command with every field given (kt_dev_cmd has no offset). */
-static int dev_cmd(int fd, uint32_t op, uint32_t kind, uint32_t id,
-		   uint64_t off, uint64_t len, uint32_t seed, uint64_t *result)
-{
-	struct kubuf_dev_cmd c;
-	int ret;
-
-	memset(&c, 0, sizeof(c));
-	c.op = op;
-	c.kind = kind;
-	c.id = id;
-	c.offset = off;
-	c.len = len;
-	c.seed = seed;
-	ret = ioctl(fd, KUBUF_IOC_DEV_CMD, &c);
-	if (!ret && result)
-		*result = c.result;
-	return ret;
-}
-
 /*
  * The rest of the API, through device 1 of the client (see tests/kmod):
  * a hold the driver takes itself (kubuf_mem_get/put, CHECKSUM), the
@@ -1294,21 +1287,22 @@ KT_CASE(api_calls)
 
 	/* CHECKSUM: the driver's own hold, its own range check. */
 	p[100 + 50] = 0x5a;
-	KT_OK(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid, 50, 5000,
+	KT_OK(dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_UBUF, uid, 50, 5000,
 		      0, &sum));
 	KT_ASSERT_EQ(sum, kubuf_checksum(KUBUF_CHECKSUM_INIT, p + 150, 5000));
-	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid, 1,
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_UBUF, uid, 1,
 			 len, 0, NULL), ERANGE);
-	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid + 1, 0,
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_UBUF, uid + 1, 0,
 			 1, 0, NULL), ENOENT);
-	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, KUBUF_MEM_UBUF, uid, 0,
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_UBUF, uid, 0,
 			 (1 << 20) + 1, 0, NULL), E2BIG);
 
 	/* RESET of one registration: ->revoke, REVOKED, the other lives. */
 	KT_OK(reg(fd, p + 3 * PG, PG, RW, &uid2));
 	(void)events(fd);
 	rev0 = counter(1, "revokes");
-	KT_OK(dev_cmd(fd, KUBUF_DEV_RESET, KUBUF_MEM_UBUF, uid, 0, 0, 0, NULL));
+	KT_OK(dev_cmd(fd, KUBUF_DEV_RESET, 0, KUBUF_MEM_UBUF, uid, 0, 0, 0,
+		      NULL));
 	KT_ASSERT_EQ(counter(1, "revokes"), rev0 + 1);
 	KT_ASSERT(events(fd) & KUBUF_EVENT_REVOKED);
 	memset(&q, 0, sizeof(q));
@@ -1318,7 +1312,7 @@ KT_CASE(api_calls)
 	KT_ERRNO(fill(fd, KUBUF_MEM_UBUF, uid, 0, 1, 0, 0), ESHUTDOWN);
 	KT_OK(fill(fd, KUBUF_MEM_UBUF, uid2, 0, PG, 9, 0));
 	KT_ASSERT(all_bytes(p + 3 * PG, PG, dev_byte(1, 9)));
-	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_RESET, KUBUF_MEM_UBUF, 9999, 0, 0, 0,
+	KT_ERRNO(dev_cmd(fd, KUBUF_DEV_RESET, 0, KUBUF_MEM_UBUF, 9999, 0, 0, 0,
 			 NULL), ENOENT);
 	KT_ASSERT_EQ(counter(1, "revokes"), rev0 + 1);
 	KT_OK(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, uid));
