@@ -73,10 +73,14 @@
  * each open file, it revokes every registration (telling the driver,
  * ->revoke), stops every ring (DEAD) and tells the application
  * (KUBUF_EVENT_REMOVED, POLLHUP); commands in flight end with -ESHUTDOWN
- * at their next slice. Last it marks the device gone: no callback after
- * that. The files and their driver buffers live on until the application
- * closes and unmaps them; a DMA buffer keeps the driver's struct device
- * (a reference) until then.
+ * at their next slice. Then it marks the device gone: no callback after
+ * that. Last, the device's own memory goes with it: every mapping of a
+ * DMA driver buffer is taken out of the applications' page tables, and
+ * the memory given back to the DMA API while the driver's device is
+ * still there (kbuf.c): an application touching such a mapping from then
+ * on gets SIGBUS. Driver buffers of pages are the application's memory
+ * and stay readable; the files live on until the application closes and
+ * unmaps them.
  *
  * Lock order
  * ----------
@@ -86,6 +90,8 @@
  *     kubuf_ring.prod_lock (mutex)
  *       kubuf_ubuf.lock (spinlock)
  *   kubuf_notify.lock (spinlock, leaf; taken in any context, nests in any)
+ *   kubuf_device.dma_lock (mutex, leaf: a DMA buffer's last munmap takes
+ *     it under mmap_lock; removal alone, after every other step)
  *
  * Waiting for a registration's users happens under kubuf_file.lock; it is
  * safe because the device never takes kubuf_file.lock while it holds a
@@ -298,6 +304,7 @@ static int kubuf_fop_open(struct inode *inode, struct file *file)
 	kubuf_notify_init(&kf->notify);
 	kubuf_device_get(kd);
 	kf->kd = kd;
+	kf->mapping = file->f_mapping;
 
 	mutex_lock(&kd->lock);
 	list_add_tail(&kf->node, &kd->files);
@@ -406,6 +413,7 @@ static void kubuf_device_free_work(struct work_struct *work)
 	destroy_workqueue(kd->wq);
 	cleanup_srcu_struct(&kd->srcu);
 	put_device(kd->dev);
+	mutex_destroy(&kd->dma_lock);
 	mutex_destroy(&kd->lock);
 	kfree(kd);
 }
@@ -467,6 +475,8 @@ struct kubuf_device *kubuf_device_create(struct device *dev, const char *name,
 	kref_init(&kd->ref);
 	mutex_init(&kd->lock);
 	INIT_LIST_HEAD(&kd->files);
+	mutex_init(&kd->dma_lock);
+	INIT_LIST_HEAD(&kd->dma_kbufs);
 	INIT_WORK(&kd->free_work, kubuf_device_free_work);
 	kd->ops = ops;
 	kd->priv = priv;
@@ -514,6 +524,7 @@ err_dev:
 err_srcu:
 	cleanup_srcu_struct(&kd->srcu);
 err_free:
+	mutex_destroy(&kd->dma_lock);
 	mutex_destroy(&kd->lock);
 	kfree(kd);
 	return ERR_PTR(ret);
@@ -558,10 +569,12 @@ EXPORT_SYMBOL_GPL(kubuf_device_revoke);
  * every registration of every open file is revoked (the driver's
  * ->revoke is called for each, so that it stops DMA it started on its
  * own, and the holds are waited for) and every ring stopped, and the
- * applications are told (KUBUF_EVENT_REMOVED, POLLHUP). When this
- * returns, no callback of @kd runs or will run, and the driver may stop
- * its device, free what its callbacks use and unload. Open files live on
- * until closed.
+ * applications are told (KUBUF_EVENT_REMOVED, POLLHUP). Last, the DMA
+ * memory of the device's driver buffers is freed (their mappings raise
+ * SIGBUS from then on). When this returns, no callback of @kd runs or
+ * will run, no memory of the DMA API is held for @dev, and the driver
+ * may stop its device, free what its callbacks use and unload. Open
+ * files live on until closed.
  * Context: process; the caller holds no memory of @kd's files.
  */
 void kubuf_device_destroy(struct kubuf_device *kd)
@@ -586,6 +599,8 @@ void kubuf_device_destroy(struct kubuf_device *kd)
 	synchronize_srcu(&kd->srcu);
 	/* Work queued before (read()'s abandoned calls) has run. */
 	flush_workqueue(kd->wq);
+	/* Nothing of the core touches the device's memory now: it goes. */
+	kubuf_kbuf_unplug(kd);
 	kubuf_device_put(kd);
 }
 EXPORT_SYMBOL_GPL(kubuf_device_destroy);

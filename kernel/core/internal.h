@@ -112,6 +112,9 @@ struct kubuf_notify {
  *		revocations: no callback is made any more (kubuf_dev_enter).
  * @lock:	protects @files.
  * @files:	the open files (kubuf_file.node).
+ * @dma_lock:	protects @dma_kbufs.
+ * @dma_kbufs:	driver buffers holding DMA memory of @dev (kbuf.c), which
+ *		kubuf_device_destroy() frees before it returns.
  * @free_work:	frees it after the last reference (device.c).
  * @name_node:	in the list of names taken (device.c), create to destroy.
  */
@@ -133,6 +136,8 @@ struct kubuf_device {
 	bool gone;
 	struct mutex lock;		/* see above */
 	struct list_head files;
+	struct mutex dma_lock;		/* see above */
+	struct list_head dma_kbufs;
 	struct work_struct free_work;
 	struct list_head name_node;
 };
@@ -193,11 +198,14 @@ static inline void kubuf_dev_exit(struct kubuf_device *kd, int idx)
  * @user:	who opened it, charged for the open file (a reference).
  * @kd:		its device (a reference).
  * @node:	in kubuf_device.files until release(); kubuf_device.lock.
+ * @mapping:	the address space its mappings are in (the struct file's
+ *		f_mapping), while it is on kubuf_device.files.
  */
 struct kubuf_file {
 	struct kref ref;
 	struct kubuf_device *kd;
 	struct list_head node;
+	struct address_space *mapping;
 	struct kubuf_user *user;
 	struct mutex lock;		/* see above */
 	struct xarray ubufs;
@@ -287,6 +295,7 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id,
 		       struct kubuf_mem *m);
 void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb);
 void kubuf_kbuf_release_all(struct kubuf_file *kf);
+void kubuf_kbuf_unplug(struct kubuf_device *kd);
 u64 kubuf_kbuf_features(const struct kubuf_device *kd);
 void kubuf_kbuf_debugfs(struct dentry *dir);
 

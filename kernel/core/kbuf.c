@@ -7,13 +7,13 @@
  *   PAGES  zeroed order-0 pages (alloc_page(__GFP_ZERO)), charged to the
  *          caller's memory cgroup, mapped for the device with vmap() and
  *          into the application with vm_insert_pages() at mmap time;
- *   DMA    physically contiguous memory from dma_alloc_coherent() on the
- *          driver's device (kubuf_device_create()'s @dev), mapped as raw
- *          PFNs at mmap time on x86 (kubuf_kbuf_map_dma() says why), with
- *          dma_mmap_coherent() elsewhere; charged to the allocating
- *          user's RLIMIT_MEMLOCK (the DMA API cannot charge a memory
- *          cgroup). The device's address stays in the kernel: given to
- *          user space it would name physical memory the user fills.
+ *   DMA    memory from dma_alloc_coherent() on the driver's device
+ *          (kubuf_device_create()'s @dev), mapped as raw PFNs page by page
+ *          as the application touches them (kubuf_kbuf_fault_dma() says
+ *          why), x86 only; charged to the allocating user's
+ *          RLIMIT_MEMLOCK (the DMA API cannot charge a memory cgroup).
+ *          The device's address stays in the kernel: given to user space
+ *          it would name physical memory the user fills.
  *
  * Both kinds count against the allocating user's max_user_kbuf_mb until
  * the buffer is truly freed, after its last munmap, so a loop of
@@ -50,9 +50,10 @@
  * Mappings are MAP_SHARED only, never executable, writable only for a
  * buffer allocated with KUBUF_KBUF_APP_WRITE (VM_MAYWRITE and VM_MAYEXEC
  * are cleared, so mprotect() cannot add what mmap() refused), cannot grow
- * (VM_DONTEXPAND) and are left out of core dumps (VM_DONTDUMP). Every page
- * is mapped at mmap() time; the fault handler only ever answers SIGBUS,
- * for a page the application itself removed with MADV_DONTNEED.
+ * (VM_DONTEXPAND) and are left out of core dumps (VM_DONTDUMP). PAGES are
+ * all mapped at mmap() time and again by the fault handler if something
+ * took them out (the application's MADV_DONTNEED, a removal); DMA pages
+ * are mapped by the fault handler only, KUBUF_KBUF_PREFAULT at a time.
  *
  * Lifetime: a buffer has a kref. The file's xarray holds one reference,
  * each VMA one (vm_ops open/close, so splits, mremap and fork balance),
@@ -60,6 +61,23 @@
  * and release() only drop the xarray's: the id and its offset die at once,
  * the memory stays the application's until its last mapping is gone and
  * the device has let go, and is freed by whoever drops the last reference.
+ *
+ * Removal (kubuf_kbuf_unplug(), the last step of kubuf_device_destroy()):
+ * DMA memory is the device's, and the DMA API wants it back before the
+ * driver's remove returns (its device, its IOMMU domain, may be gone
+ * after). Once the device is closing no DMA page is mapped any more (the
+ * fault handler runs inside the device's SRCU, and says SIGBUS once it is
+ * closing); removal waits for the faults in progress, takes every kbuf
+ * mapping of every file of the device out of the page tables
+ * (unmap_mapping_range(), under kubuf_device.lock: i_mmap_rwsem nests
+ * inside it), and frees the DMA memory of every buffer still holding
+ * some (kubuf_device.dma_kbufs). The buffers themselves live on, empty,
+ * until their last reference; touching a DMA mapping is SIGBUS from then
+ * on, and a mapping of PAGES, taken out too (one address space may hold
+ * the mappings of several files), is mapped again at the next touch.
+ * Mapping DMA pages at fault time, not at mmap(), is what makes this
+ * sound: a VMA is in the address space's tree before it can fault, but
+ * not yet while ->mmap() runs, so PTEs made there could escape the zap.
  */
 #include <linux/cc_platform.h>
 #include <linux/debugfs.h>
@@ -85,16 +103,20 @@ static_assert(KUBUF_MAX_KBUFS <= KUBUF_KBUF_MAX_ID);
 #define KUBUF_KBUF_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /**
- * struct kubuf_kbuf - one driver buffer. Every field is set at allocation
- * and constant until the buffer is freed; @ref says when that is.
+ * struct kubuf_kbuf - one driver buffer. Every field but @vaddr and
+ * @dma_node is set at allocation and constant until the buffer is freed;
+ * @ref says when that is.
  * @ref:	the file's xarray, each VMA and each device command hold one.
  * @kind:	KUBUF_KBUF_PAGES or KUBUF_KBUF_DMA.
  * @cache:	KUBUF_CACHE_*; only PAGES buffers have another than CACHED.
  * @flags:	KUBUF_KBUF_APP_WRITE or 0.
  * @nr_pages:	size in pages.
  * @pages:	PAGES: the pages.
- * @vaddr:	kernel mapping of the whole buffer (vmap, or the DMA API's).
+ * @vaddr:	kernel mapping of the whole buffer (vmap, or the DMA API's);
+ *		DMA: NULL once a removal freed the memory.
  * @dma_addr:	DMA: the device's address of the buffer.
+ * @dma_node:	DMA: in kubuf_device.dma_kbufs while it holds the memory;
+ *		kubuf_device.dma_lock.
  * @user:	charged for the pages (a reference).
  * @memlock:	DMA: the charge to the allocating user's RLIMIT_MEMLOCK.
  * @kd:		the device it was allocated for (a reference).
@@ -109,31 +131,35 @@ struct kubuf_kbuf {
 	struct page **pages;
 	void *vaddr;
 	dma_addr_t dma_addr;
+	struct list_head dma_node;
 	struct kubuf_user *user;
 	struct kubuf_memlock memlock;
 };
 
 /*
- * Failures no allocation failure reaches, for tests (debugfs
- * kubuf/fail_cache_mode, kubuf/fail_dma_map; see kubuf_kbuf_debugfs()).
+ * A failure no allocation failure reaches, for tests (debugfs
+ * kubuf/fail_cache_mode; see kubuf_kbuf_debugfs()).
  */
 static struct kubuf_fault kubuf_fail_cache_mode = KUBUF_FAULT_INIT;
-static struct kubuf_fault kubuf_fail_dma_map = KUBUF_FAULT_INIT;
+
+/* DMA pages mapped by one fault: the one touched and those after it. */
+#define KUBUF_KBUF_PREFAULT	16
 
 /* --- cache modes ----------------------------------------------------------- */
 
 /*
- * DMA buffers are mapped into user space as raw PFNs on x86 (see
- * kubuf_kbuf_map_dma()), with the attributes of ordinary memory. Where
- * memory is encrypted (SEV, TDX guests), the DMA API hands out buffers it
- * has decrypted (shared with the host), which such a mapping would reach
- * through an encrypted one: refused there, never mis-mapped.
+ * DMA buffers are mapped into user space as raw PFNs (see
+ * kubuf_kbuf_fault_dma()), with the attributes of ordinary memory: x86
+ * only, where DMA is coherent and the DMA API's memory is write-back.
+ * Where memory is encrypted (SEV, TDX guests), the DMA API hands out
+ * buffers it has decrypted (shared with the host), which such a mapping
+ * would reach through an encrypted one: refused there, never mis-mapped.
  */
 static bool kubuf_kbuf_dma_ok(const struct kubuf_device *kd)
 {
 	if (!kd->dev)
 		return false;	/* no device to allocate for */
-	return !IS_ENABLED(CONFIG_X86) || !cc_platform_has(CC_ATTR_MEM_ENCRYPT);
+	return IS_ENABLED(CONFIG_X86) && !cc_platform_has(CC_ATTR_MEM_ENCRYPT);
 }
 
 #ifdef CONFIG_X86
@@ -312,16 +338,34 @@ static void kubuf_kbuf_unaccount(struct kubuf_kbuf *kb)
 	kb->user = NULL;
 }
 
+/* Inside the device (kubuf_dev_enter_open): a removal waits for it. */
 static int kubuf_kbuf_alloc_mem(struct kubuf_kbuf *kb)
 {
-	struct device *dev = kb->kd->dev;
+	struct kubuf_device *kd = kb->kd;
 
 	if (kb->kind == KUBUF_KBUF_PAGES)
 		return kubuf_kbuf_alloc_pages(kb);
 
-	kb->vaddr = dma_alloc_coherent(dev, kb->nr_pages << PAGE_SHIFT,
+	kb->vaddr = dma_alloc_coherent(kd->dev, kb->nr_pages << PAGE_SHIFT,
 				       &kb->dma_addr, GFP_KERNEL | __GFP_NOWARN);
-	return kb->vaddr ? 0 : -ENOMEM;
+	if (!kb->vaddr)
+		return -ENOMEM;
+	mutex_lock(&kd->dma_lock);
+	list_add_tail(&kb->dma_node, &kd->dma_kbufs);
+	mutex_unlock(&kd->dma_lock);
+	return 0;
+}
+
+/* Give @kb's DMA memory back, unless a removal did; kubuf_device.dma_lock. */
+static void kubuf_kbuf_free_dma(struct kubuf_kbuf *kb)
+{
+	lockdep_assert_held(&kb->kd->dma_lock);
+	if (list_empty(&kb->dma_node))
+		return;
+	list_del_init(&kb->dma_node);
+	dma_free_coherent(kb->kd->dev, kb->nr_pages << PAGE_SHIFT, kb->vaddr,
+			  kb->dma_addr);
+	kb->vaddr = NULL;
 }
 
 /* The last reference is gone: no VMA, no table, no device command. */
@@ -334,8 +378,9 @@ static void kubuf_kbuf_release(struct kref *ref)
 		kubuf_kbuf_free_pages(kb, kb->nr_pages,
 				      kubuf_kbuf_clear_cache(kb));
 	} else {
-		dma_free_coherent(kb->kd->dev, kb->nr_pages << PAGE_SHIFT,
-				  kb->vaddr, kb->dma_addr);
+		mutex_lock(&kb->kd->dma_lock);
+		kubuf_kbuf_free_dma(kb);
+		mutex_unlock(&kb->kd->dma_lock);
 	}
 	kubuf_stat_add(KUBUF_STAT_KBUF_PAGES, -(s64)kb->nr_pages);
 	kubuf_stat_dec(KUBUF_STAT_KBUFS);
@@ -366,10 +411,79 @@ static void kubuf_kbuf_vm_close(struct vm_area_struct *vma)
 	kubuf_kbuf_put(vma->vm_private_data);
 }
 
-/* Everything was mapped by mmap(): a fault is a page the app zapped. */
+/* The page of @kb that @addr of @vma maps. */
+static unsigned long kubuf_kbuf_page_of(struct vm_area_struct *vma,
+					unsigned long addr)
+{
+	return vma->vm_pgoff % KUBUF_KBUF_WIN_PAGES +
+	       ((addr - vma->vm_start) >> PAGE_SHIFT);
+}
+
+/* A page of PAGES taken out of the mapping: the same page again. */
+static vm_fault_t kubuf_kbuf_fault_page(struct vm_fault *vmf,
+					struct kubuf_kbuf *kb, unsigned long pg)
+{
+	/* VM_MIXEDMAP, set at mmap(), lets it run in a fault. */
+	int ret = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK,
+				 kb->pages[pg]);
+
+	if (!ret || ret == -EBUSY)	/* -EBUSY: a racing fault mapped it */
+		return VM_FAULT_NOPAGE;
+	return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+/*
+ * DMA pages as raw PFNs (DMA is coherent on x86: the mapping is
+ * write-back, like the DMA API's), the one touched and up to
+ * KUBUF_KBUF_PREFAULT - 1 after it in the VMA, inside the device: once
+ * it is closing, SIGBUS (see "Removal" at the top). Not
+ * dma_mmap_coherent(), which maps at mmap() time (see the top), and
+ * whose remap_pfn_range(), when it cannot allocate the first page table
+ * (a memory cgroup at its limit), WARNs in the PAT code of 6.1 and 6.12
+ * on the way to -ENOMEM: a user must not be able to make the kernel
+ * warn.
+ */
+static vm_fault_t kubuf_kbuf_fault_dma(struct vm_fault *vmf,
+				       struct kubuf_kbuf *kb, unsigned long pg)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long n = min3((unsigned long)KUBUF_KBUF_PREFAULT,
+			       kb->nr_pages - pg,
+			       (vma->vm_end - addr) >> PAGE_SHIFT);
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+	unsigned long i;
+	int idx;
+
+	if (!kubuf_dev_enter_open(kb->kd, &idx))
+		return VM_FAULT_SIGBUS;
+	for (i = 0; i < n; i++) {
+		void *va = kb->vaddr + ((pg + i) << PAGE_SHIFT);
+		struct page *page = is_vmalloc_addr(va) ? vmalloc_to_page(va) :
+							  virt_to_page(va);
+		vm_fault_t f = vmf_insert_pfn_prot(vma, addr + (i << PAGE_SHIFT),
+						   page_to_pfn(page),
+						   vma->vm_page_prot);
+
+		if (!i)
+			ret = f;	/* the others are only a head start */
+		if (f & VM_FAULT_ERROR)
+			break;
+	}
+	kubuf_dev_exit(kb->kd, idx);
+	return ret;
+}
+
 static vm_fault_t kubuf_kbuf_vm_fault(struct vm_fault *vmf)
 {
-	return VM_FAULT_SIGBUS;
+	struct kubuf_kbuf *kb = vmf->vma->vm_private_data;
+	unsigned long pg = kubuf_kbuf_page_of(vmf->vma, vmf->address);
+
+	if (pg >= kb->nr_pages)		/* mmap() checked: cannot be */
+		return VM_FAULT_SIGBUS;
+	if (kb->kind == KUBUF_KBUF_PAGES)
+		return kubuf_kbuf_fault_page(vmf, kb, pg);
+	return kubuf_kbuf_fault_dma(vmf, kb, pg);
 }
 
 static const struct vm_operations_struct kubuf_kbuf_vm_ops = {
@@ -378,83 +492,6 @@ static const struct vm_operations_struct kubuf_kbuf_vm_ops = {
 	.fault	= kubuf_kbuf_vm_fault,
 };
 
-#ifdef CONFIG_X86
-/*
- * One page of a DMA buffer's mapping. Fault injection
- * (kubuf/fail_dma_map) can make it fail, so that tests reach a mapping
- * that fails part-way, as a page-table allocation can make it.
- */
-static int kubuf_kbuf_insert_pfn(struct vm_area_struct *vma,
-				 unsigned long addr, unsigned long pfn)
-{
-	vm_fault_t f;
-
-	if (kubuf_fault_fire(&kubuf_fail_dma_map))
-		return -ENOMEM;
-	f = vmf_insert_pfn_prot(vma, addr, pfn, vma->vm_page_prot);
-	if (!(f & VM_FAULT_ERROR))
-		return 0;
-	return f == VM_FAULT_OOM ? -ENOMEM : -EFAULT;
-}
-
-/*
- * A DMA buffer, page by page, as raw PFNs (DMA is coherent on x86: the
- * mapping is write-back, like the DMA API's). Not dma_mmap_coherent():
- * its remap_pfn_range(), when it cannot allocate the first page table (a
- * memory cgroup at its limit), WARNs in the PAT code of 6.1 and 6.12
- * (get_pat_info(), from the zap that undoes the mapping) on the way to
- * -ENOMEM, and a user must not be able to make the kernel warn. Here a
- * failure is a plain -ENOMEM.
- */
-static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
-			      struct vm_area_struct *vma, unsigned long first)
-{
-	unsigned long i;
-	int ret;
-
-	kubuf_vm_flags_mod(vma, VM_IO | VM_PFNMAP, 0);
-	for (i = 0; i < vma_pages(vma); i++) {
-		void *va = kb->vaddr + ((first + i) << PAGE_SHIFT);
-		struct page *page = is_vmalloc_addr(va) ? vmalloc_to_page(va) :
-							  virt_to_page(va);
-
-		ret = kubuf_kbuf_insert_pfn(vma,
-					    vma->vm_start + (i << PAGE_SHIFT),
-					    page_to_pfn(page));
-		if (ret)
-			goto err;
-		cond_resched();
-	}
-	return 0;
-
-err:
-	/*
-	 * Raw PFNs hold no reference on the pages: take out what was
-	 * mapped now, while the caller still holds the buffer. Left to the
-	 * mm core, which zaps after mmap fails, the PTEs would outlive the
-	 * reference, and a FREE meanwhile would free the memory under them.
-	 */
-	if (i)
-		zap_vma_ptes(vma, vma->vm_start, i << PAGE_SHIFT);
-	return ret;
-}
-#else
-/* Elsewhere the DMA API knows the attribute a coherent mapping needs. */
-static int kubuf_kbuf_map_dma(struct kubuf_kbuf *kb,
-			      struct vm_area_struct *vma, unsigned long first)
-{
-	unsigned long pgoff = vma->vm_pgoff;
-	int ret;
-
-	/* It reads the offset into the buffer from vm_pgoff. */
-	vma->vm_pgoff = first;
-	ret = dma_mmap_coherent(kb->kd->dev, vma, kb->vaddr,
-				kb->dma_addr, kb->nr_pages << PAGE_SHIFT);
-	vma->vm_pgoff = pgoff;
-	return ret;
-}
-#endif
-
 /* Map pages [@first, @first + vma_pages(@vma)) of @kb into @vma. */
 static int kubuf_kbuf_map_vma(struct kubuf_kbuf *kb,
 			      struct vm_area_struct *vma, unsigned long first)
@@ -462,8 +499,11 @@ static int kubuf_kbuf_map_vma(struct kubuf_kbuf *kb,
 	unsigned long nr = vma_pages(vma);
 	int ret;
 
-	if (kb->kind == KUBUF_KBUF_DMA)
-		return kubuf_kbuf_map_dma(kb, vma, first);
+	/* DMA: nothing now, the fault handler maps (see the top). */
+	if (kb->kind == KUBUF_KBUF_DMA) {
+		kubuf_vm_flags_mod(vma, VM_IO | VM_PFNMAP, 0);
+		return 0;
+	}
 	vma->vm_page_prot = kubuf_kbuf_pgprot(kb, vma->vm_page_prot);
 	ret = vm_insert_pages(vma, vma->vm_start, kb->pages + first, &nr);
 	/*
@@ -598,6 +638,7 @@ int kubuf_ioc_kbuf_alloc(struct kubuf_file *kf, void __user *argp)
 	if (!kb)
 		return -ENOMEM;
 	kref_init(&kb->ref);
+	INIT_LIST_HEAD(&kb->dma_node);
 	kb->kd = kf->kd;
 	kubuf_device_get(kb->kd);
 	kb->kind = arg.kind;
@@ -709,11 +750,41 @@ void kubuf_kbuf_release_all(struct kubuf_file *kf)
 	mutex_unlock(&kf->lock);
 }
 
-/* The fault injection points, in debugfs @dir (kubuf/), for tests. */
+/*
+ * The device is gone and nothing of the core touches its memory (the
+ * last step of kubuf_device_destroy()): take every mapping of a driver
+ * buffer out of every file's address space, then give the DMA memory
+ * back. See "Removal" at the top.
+ */
+void kubuf_kbuf_unplug(struct kubuf_device *kd)
+{
+	struct kubuf_kbuf *kb, *next;
+	struct kubuf_file *kf;
+
+	mutex_lock(&kd->dma_lock);
+	if (list_empty(&kd->dma_kbufs)) {
+		mutex_unlock(&kd->dma_lock);
+		return;
+	}
+	mutex_unlock(&kd->dma_lock);
+
+	/* A file on the list is not released: its address space is alive. */
+	mutex_lock(&kd->lock);
+	list_for_each_entry(kf, &kd->files, node)
+		unmap_mapping_range(kf->mapping,
+				    (loff_t)1 << KUBUF_KBUF_OFF_SHIFT, 0, 1);
+	mutex_unlock(&kd->lock);
+
+	mutex_lock(&kd->dma_lock);
+	list_for_each_entry_safe(kb, next, &kd->dma_kbufs, dma_node)
+		kubuf_kbuf_free_dma(kb);
+	mutex_unlock(&kd->dma_lock);
+}
+
+/* The fault injection point, in debugfs @dir (kubuf/), for tests. */
 void kubuf_kbuf_debugfs(struct dentry *dir)
 {
 	kubuf_fault_debugfs(&kubuf_fail_cache_mode, "fail_cache_mode", dir);
-	kubuf_fault_debugfs(&kubuf_fail_dma_map, "fail_dma_map", dir);
 }
 
 u64 kubuf_kbuf_features(const struct kubuf_device *kd)

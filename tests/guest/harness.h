@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -41,6 +42,8 @@
 #include <sys/msg.h>
 #include <sys/select.h>
 #include <sys/sem.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -415,6 +418,68 @@ static inline void kt_note(const char *fmt, ...)
 		fclose(f);
 	else
 		fflush(stdout);
+}
+
+/* Pass @fd over the AF_UNIX socket @sock (SCM_RIGHTS), with one byte. */
+static inline void kt_send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	KT_ASSERT_EQ(sendmsg(sock, &msg, 0), 1);
+}
+
+/* The descriptor kt_send_fd() passed. */
+static inline int kt_recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	int fd;
+
+	KT_ASSERT_EQ(recvmsg(sock, &msg, 0), 1);
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	return fd;
+}
+
+static sigjmp_buf kt_touch_jmp;
+
+static inline void kt_touch_handler(int sig)
+{
+	siglongjmp(kt_touch_jmp, sig);
+}
+
+/*
+ * Read the byte at @p: 0 if it could be read, else the signal it raised
+ * (SIGBUS, SIGSEGV), caught here and nowhere else. One thread at a time.
+ */
+static inline int kt_touch(const volatile void *p)
+{
+	struct sigaction sa, old_bus, old_segv;
+	volatile int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kt_touch_handler;
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sig = sigsetjmp(kt_touch_jmp, 1);
+	if (!sig)
+		(void)*(const volatile uint8_t *)p;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return sig;
 }
 
 /*

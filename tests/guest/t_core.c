@@ -668,11 +668,16 @@ KT_CASE(remove_revokes)
 	KT_ASSERT(open_dev(0, O_RDWR) < 0 &&
 		  (errno == ENOENT || errno == ENXIO || errno == ENODEV));
 
-	/* Mapped driver buffers are the application's still. */
+	/*
+	 * Mapped buffers of pages are the application's still; DMA memory
+	 * went back with the device: its mapping is SIGBUS, page by page.
+	 */
 	KT_ASSERT(all_bytes(k, klen, dev_byte(0, 9)));
 	memset(k, 0x33, klen);
-	if (d)
-		KT_ASSERT(all_bytes(d, klen, dev_byte(0, 10)));
+	if (d) {
+		KT_ASSERT_EQ(kt_touch(d), SIGBUS);
+		KT_ASSERT_EQ(kt_touch(d + klen - 1), SIGBUS);
+	}
 
 	/* Removing again does nothing, nor does revoking; device 1 works. */
 	KT_OK(trigger(0, "remove"));
@@ -689,7 +694,7 @@ KT_CASE(remove_revokes)
 	KT_OK(unload_client());
 	KT_ASSERT(all_bytes(k, klen, 0x33));
 	if (d)
-		KT_ASSERT(all_bytes(d, klen, dev_byte(0, 10)));
+		KT_ASSERT_EQ(kt_touch(d + PG), SIGBUS);
 	munmap(k, klen);
 	if (d)
 		munmap(d, klen);
@@ -752,7 +757,7 @@ KT_CASE(unload_order)
 	KT_ERRNO(id_ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, uid), ENODEV);
 	KT_ASSERT(all_bytes(k, 4 * PG, dev_byte(0, 2)));
 	if (d)
-		KT_ASSERT(all_bytes(d, 4 * PG, dev_byte(0, 6)));
+		KT_ASSERT_EQ(kt_touch(d), SIGBUS);
 
 	/*
 	 * The core stays held until the last file and mapping go: by the
@@ -1514,6 +1519,102 @@ KT_CASE(remove_vs_alloc)
 		LOADS * MAX_DEV);
 	if (!(taint0 & (1UL << 9)) && (tainted() & (1UL << 9)))
 		kt_fail(__FILE__, __LINE__, "the kernel warned (see its log)");
+	assert_stats(base);
+}
+
+/*
+ * remove_vs_dma_faults: processes mapping a DMA driver buffer afresh and
+ * touching every page of it (each touch of a new mapping a fault), as
+ * fast as they can, while the device is removed. The removal frees the
+ * DMA memory: a page mapped after that, or not taken out before, would
+ * show freed memory (page poison) or another owner's. Each toucher must
+ * see the device's bytes until its mmap() fails (ENODEV) or a touch
+ * dies of SIGBUS.
+ */
+#define TOUCHERS	3
+#define TOUCH_ROUNDS	6
+
+static void toucher(int fd, uint64_t off, size_t len, unsigned char want,
+		    int ready)
+{
+	unsigned long n = 0;
+	const volatile unsigned char *d;
+	size_t i;
+
+	for (;;) {
+		d = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+		if (d == MAP_FAILED)
+			_exit(errno == ENODEV ? 0 : 5);
+		for (i = 0; i < len; i += PG) {
+			if (d[i + (n % PG)] != want)
+				_exit(3);
+			n++;
+		}
+		if (n == len / PG && write(ready, "r", 1) != 1)
+			_exit(4);
+		munmap((void *)d, len);
+	}
+}
+
+KT_CASE(remove_vs_dma_faults)
+{
+	size_t len = 64 * PG;
+	uint64_t base[KUBUF_STAT_NR], off = 0;
+	pid_t pid[TOUCHERS];
+	struct kubuf_info in;
+	int round, i, fd, status, pfd[2];
+	unsigned char *d, c;
+	uint32_t id = 0;
+	int sigbus = 0;
+
+	stats(base);
+	for (round = 0; round < TOUCH_ROUNDS; round++) {
+		load_client(1);
+		fd = KT_OK(open_dev(0, O_RDWR));
+		info(fd, &in);
+		if (!(in.features & KUBUF_FEAT_KBUF_DMA)) {
+			close(fd);
+			KT_OK(unload_client());
+			kt_skip("no DMA driver buffers here");
+		}
+		KT_OK(kbuf_alloc(fd, len, KUBUF_KBUF_DMA, &id, &off));
+		d = kbuf_map(fd, off, len);
+		KT_OK(fill(fd, KUBUF_MEM_KBUF, id, 0, len, 20 + round, 0));
+		KT_OK(pipe(pfd));
+		for (i = 0; i < TOUCHERS; i++) {
+			pid[i] = KT_OK(fork());
+			if (!pid[i]) {
+				close(pfd[0]);
+				toucher(fd, off, len, dev_byte(0, 20 + round),
+					pfd[1]);
+			}
+		}
+		close(pfd[1]);
+		for (i = 0; i < TOUCHERS; i++)
+			KT_ASSERT_EQ(read(pfd[0], &c, 1), 1);
+		/* Every toucher is faulting: the device goes, at a round's pace. */
+		kt_usleep(1000 * round);
+		KT_OK(trigger(0, "remove"));
+		for (i = 0; i < TOUCHERS; i++) {
+			KT_OK(waitpid(pid[i], &status, 0));
+			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+				sigbus++;
+			else if (!WIFEXITED(status) || WEXITSTATUS(status))
+				kt_fail(__FILE__, __LINE__,
+					"toucher %d: %s %d (3: it read bytes "
+					"that are not the device's)", i,
+					WIFSIGNALED(status) ? "signal" : "exit",
+					WIFSIGNALED(status) ? WTERMSIG(status) :
+					WEXITSTATUS(status));
+		}
+		KT_ASSERT_EQ(kt_touch(d), SIGBUS);
+		close(pfd[0]);
+		munmap(d, len);
+		close(fd);
+		KT_OK(unload_client());
+	}
+	kt_note("%d touchers of %d ended by SIGBUS, the others by ENODEV",
+		sigbus, TOUCHERS * TOUCH_ROUNDS);
 	assert_stats(base);
 }
 

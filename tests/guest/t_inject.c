@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Failures no allocation failure reaches, injected through the module's
- * own fault injection points (debugfs kubuf/fail_cache_mode and
- * kubuf/fail_dma_map, the kernel's fault_attr knobs: probability, times,
- * space...). They exist where the kernel has
+ * own fault injection point (debugfs kubuf/fail_cache_mode, the
+ * kernel's fault_attr knobs: probability, times, space...). They exist where the kernel has
  * CONFIG_FAULT_INJECTION_DEBUG_FS, and the cache modes are read in the
  * kernel page-table dump (CONFIG_PTDUMP_DEBUGFS): the debug lane. Other
  * kernels cannot inject these faults, and the cases say so with a skip.
@@ -11,11 +10,7 @@
  *   cache_mode_restored   a write-combined buffer whose cache-mode change
  *                         fails part-way: every page is write-back again
  *                         before it goes back to the allocator
- *   dma_mmap_fails_vs_free a DMA mapping that fails part-way while
- *                         another thread frees the buffer: the memory is
- *                         never freed under the PTEs mapped so far
  */
-#include <pthread.h>
 #include <sys/mman.h>
 
 #include "harness.h"
@@ -24,7 +19,6 @@
 #define PG		4096UL
 #define FF		"/sys/kernel/debug/kubuf/"
 #define PTDUMP		"/sys/kernel/debug/page_tables/kernel"
-#define READ_AT		100	/* the byte the reader reads */
 
 static void need(const char *path, const char *what)
 {
@@ -140,110 +134,6 @@ KT_CASE(cache_mode_restored)
 		KT_ASSERT_EQ(direct_map_not_wb(), base);
 	}
 	close(fd);
-}
-
-/* --- a failing DMA mapping, and FREE meanwhile ------------------------------ */
-
-struct race {
-	int fd;
-	uint32_t id;
-	unsigned char *at;		/* where the mapping goes */
-	int pipe[2];
-	volatile int go;
-	volatile int stop;
-	unsigned long poison_seen;
-	unsigned long reads;
-};
-
-/*
- * Reads the mapping's first page while it exists, through a pipe (a page
- * not mapped is -EFAULT, not a signal). What it may ever see is the
- * pattern the device wrote: the page-poison byte 0xaa means memory freed
- * under a live PTE.
- */
-static void *reader(void *arg)
-{
-	struct race *r = arg;
-	unsigned char b;
-
-	while (!r->stop) {
-		if (!r->go)
-			continue;
-		if (write(r->pipe[1], r->at + READ_AT, 1) != 1)
-			continue;
-		if (read(r->pipe[0], &b, 1) != 1)
-			continue;
-		r->reads++;
-		if (b == 0xaa)
-			r->poison_seen++;
-	}
-	return NULL;
-}
-
-KT_CASE(dma_mmap_fails_vs_free)
-{
-	enum { PAGES = 512, ROUNDS = 60 };
-	struct kubuf_kbuf_alloc a;
-	struct kubuf_dev_cmd c;
-	struct race r;
-	pthread_t t;
-	unsigned char *area;
-	void *p;
-	int round, freed_during = 0;
-
-	need(FF "fail_dma_map", "fault injection");
-	KT_ASSERT(kubuf_pattern_byte(1, READ_AT) != 0xaa);
-	memset(&r, 0, sizeof(r));
-	r.fd = KT_OK(kt_open_dev(O_RDWR));
-	KT_OK(pipe(r.pipe));
-	/* A place for the mapping, known before mmap() puts it there. */
-	area = mmap(NULL, PAGES * PG, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	KT_ASSERT(area != MAP_FAILED);
-	KT_OK(munmap(area, PAGES * PG));
-	r.at = area;
-	KT_ASSERT_EQ(pthread_create(&t, NULL, reader, &r), 0);
-
-	for (round = 0; round < ROUNDS; round++) {
-		KT_OK(kbuf_alloc(r.fd, PAGES, KUBUF_KBUF_DMA,
-				 KUBUF_CACHE_CACHED, &a));
-		/* Not 0xaa anywhere: the device writes a pattern. */
-		memset(&c, 0, sizeof(c));
-		c.op = KUBUF_DEV_FILL;
-		c.kind = KUBUF_MEM_KBUF;
-		c.id = a.id;
-		c.len = PAGES * PG;
-		c.seed = 1;
-		KT_OK(ioctl(r.fd, KUBUF_IOC_DEV_CMD, &c));
-
-		/* The last page fails; FREE comes while the rest is mapped. */
-		ff_inject("fail_dma_map", PAGES);
-		r.go = 1;
-		if (!fork()) {
-			kt_usleep(200 + 37 * round % 800);
-			ioctl(r.fd, KUBUF_IOC_KBUF_FREE,
-			      &(struct kubuf_id){ .id = a.id });
-			_exit(0);
-		}
-		p = mmap(area, PAGES * PG, PROT_READ, MAP_SHARED | MAP_FIXED,
-			 r.fd, a.mmap_offset);
-		KT_ASSERT(p == MAP_FAILED);
-		KT_ASSERT(errno == ENOMEM || errno == EINVAL);
-		if (errno == ENOMEM)
-			freed_during++;
-		r.go = 0;
-		KT_OK(wait(NULL));
-		ff_clear("fail_dma_map");
-		/* FREE after mmap gave up, if it came late. */
-		ioctl(r.fd, KUBUF_IOC_KBUF_FREE, &(struct kubuf_id){ .id = a.id });
-		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
-	}
-	r.stop = 1;
-	KT_ASSERT_EQ(pthread_join(t, NULL), 0);
-	kt_note("%d rounds, %d failed mappings, %lu reads of the mapping, %lu of freed memory",
-		ROUNDS, freed_during, r.reads, r.poison_seen);
-	KT_ASSERT_EQ(r.poison_seen, 0);
-	close(r.fd);
 }
 
 KT_MAIN()

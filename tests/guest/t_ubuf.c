@@ -930,38 +930,6 @@ KT_CASE(fork_parent_keeps_writes)
 	kubuf_close(k);
 }
 
-static void send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	KT_ASSERT_EQ(sendmsg(sock, &msg, 0), 1);
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	int fd;
-
-	KT_ASSERT_EQ(recvmsg(sock, &msg, 0), 1);
-	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
-	return fd;
-}
-
 /*
  * The registrant passes its fd to another process and exits: the other
  * process may use and unregister the registration; the charge goes back
@@ -982,12 +950,12 @@ KT_CASE(scm_rights_registrant_exits)
 
 		if (kubuf_ubuf_register(k, p, 8 * PG, RW, &id))
 			_exit(1);
-		send_fd(sv[1], kubuf_fd(k));
+		kt_send_fd(sv[1], kubuf_fd(k));
 		if (write(sv[1], &id, sizeof(id)) != sizeof(id))
 			_exit(1);
 		_exit(0);
 	}
-	fd = recv_fd(sv[0]);
+	fd = kt_recv_fd(sv[0]);
 	KT_ASSERT_EQ(read(sv[0], &id, sizeof(id)), sizeof(id));
 	KT_OK(waitpid(pid, &status, 0));
 	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
