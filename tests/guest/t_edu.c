@@ -5,7 +5,8 @@
  * 100 ms of virtual time per transfer. Both techniques for real: the
  * application's registered pages DMA-mapped for the device (through an
  * IOMMU, or bounced by swiotlb) and DMA driver buffers; revocation with
- * a transfer in flight (unregister, kill -9, unbind).
+ * a transfer in flight (unregister, kill -9), and the device going away
+ * (unbind, PCI removal) while an application holds everything.
  *
  * Every case skips (77) where the guest has no edu device. The runner
  * fails a case whose kernel log shows an IOMMU fault (a DMA to memory
@@ -574,87 +575,525 @@ KT_CASE(kill9_during_dma)
 	close(pfd[0]);
 }
 
-static char unbound_addr[64];
-
-/* A failed unbind_rebind leaves the device bound, for the cases after. */
-static void rebind_at_exit(void)
+/*
+ * fork() with a registration: the pages stay the registering process's
+ * (the kernel gives the child copies of pinned pages), so a FILL the
+ * child starts through the inherited descriptor is DMA into the
+ * parent's memory, never into the child's copy.
+ */
+KT_CASE(fork_dma_goes_to_registrant)
 {
-	if (unbound_addr[0] && access(EDU_NODE, F_OK))
-		kt_write_file(EDU_DRIVER "/bind", unbound_addr);
+	struct kubuf *k = edu_open();
+	size_t len = 4 * PG;
+	char *p = map_anon(len, GUARD);
+	int status;
+	uint32_t id;
+	pid_t pid;
+
+	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, len, KUBUF_ACCESS_DEV_WRITE,
+					 &id), 0);
+	pid = KT_OK(fork());
+	if (!pid) {
+		p[0] = 'c';	/* the child's own copy, whatever else */
+		if (dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, id, 0, len,
+			    77, 0))
+			_exit(1);
+		/* Its copy: never the device's bytes. */
+		_exit(p[0] == 'c' && first_not(p + 1, len - 1, GUARD) == -1 ?
+		      0 : 2);
+	}
+	KT_OK(waitpid(pid, &status, 0));
+	KT_ASSERT(WIFEXITED(status));
+	KT_ASSERT_EQ(WEXITSTATUS(status), 0);
+	check_pattern(p, len, 77);
+	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+	kubuf_close(k);
+	munmap(p, len);
 }
 
 /*
- * The driver unbound while an application has the device open with a
- * registration, a mapped DMA buffer and a FILL in flight: the FILL ends
- * at its transfer, the application is told (REMOVED, POLLHUP) and every
- * call fails with ENODEV; the mapping stays readable until unmapped.
- * Bound again, the device works on its new node.
+ * The descriptor passed (SCM_RIGHTS) to a process that never opened the
+ * device, the registering process gone: the other drives DMA into the
+ * pages the dead process registered (pinned, so still the device's),
+ * has a FILL in flight when it closes, and the close waits for the
+ * transfer and gives every page back.
  */
-KT_CASE(unbind_rebind)
+KT_CASE(passed_fd_outlives_registrant)
 {
+	size_t len = 16 * PG;
+	int sv[2], status, fd;
+	struct kubuf_dev_cmd c;
+	struct kubuf_id arg;
+	uint64_t sum;
+	uint32_t id;
+	pid_t pid;
+
+	if (access(EDU_NODE, F_OK))
+		kt_skip("no %s: the guest has no edu device", EDU_NODE);
+	KT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = KT_OK(fork());
+	if (!pid) {
+		struct kubuf *k = edu_open();
+		char *p = map_anon(len, 0);
+
+		fill_random(p, len, 9);
+		sum = kubuf_checksum(KUBUF_CHECKSUM_INIT, p, len);
+		if (kubuf_ubuf_register(k, p, len, RW, &id))
+			_exit(1);
+		kt_send_fd(sv[1], kubuf_fd(k));
+		if (write(sv[1], &id, sizeof(id)) != sizeof(id) ||
+		    write(sv[1], &sum, sizeof(sum)) != sizeof(sum))
+			_exit(1);
+		_exit(0);
+	}
+	fd = kt_recv_fd(sv[0]);
+	KT_ASSERT_EQ(read(sv[0], &id, sizeof(id)), sizeof(id));
+	KT_ASSERT_EQ(read(sv[0], &sum, sizeof(sum)), sizeof(sum));
+	KT_OK(waitpid(pid, &status, 0));
+	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 16);
+
+	/* The device reads what the dead process wrote. */
+	memset(&c, 0, sizeof(c));
+	c.op = KUBUF_DEV_CHECKSUM;
+	c.kind = KUBUF_MEM_UBUF;
+	c.id = id;
+	c.len = len;
+	KT_OK(ioctl(fd, KUBUF_IOC_DEV_CMD, &c));
+	KT_ASSERT(c.result == sum);
+	/* Writes it, and is cut off by the close, mid-transfer. */
+	memset(&c, 0, sizeof(c));
+	c.op = KUBUF_DEV_FILL;
+	c.flags = KUBUF_DEV_NOWAIT;
+	c.kind = KUBUF_MEM_UBUF;
+	c.id = id;
+	c.len = len;
+	c.seed = 3;
+	KT_OK(ioctl(fd, KUBUF_IOC_DEV_CMD, &c));
+	kt_msleep(300);
+	close(fd);
+	wait_stat(KUBUF_STAT_CMDS, 0, 10000);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
+	/* The id died with the file. */
+	arg.id = id;
+	arg.flags = 0;
+	fd = KT_OK(open(EDU_NODE, O_RDWR | O_CLOEXEC));
+	KT_ASSERT(ioctl(fd, KUBUF_IOC_UBUF_UNREGISTER, &arg) < 0 &&
+		  errno == ENOENT);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The reply ring's completions, by tag (1 to HOSTILE_N). */
+#define HOSTILE_N	12
+
+struct dones {
+	struct kubuf_ring_done d[HOSTILE_N + 1];
+	int n;
+};
+
+static int take_done(void *arg, const struct kubuf_rec *rec,
+		     const void *payload)
+{
+	struct dones *ds = arg;
+	struct kubuf_ring_done d;
+
+	if (rec->type != KUBUF_REC_DONE || rec->len < sizeof(d))
+		return -EPROTO;
+	memcpy(&d, payload, sizeof(d));
+	if (!d.tag || d.tag > HOSTILE_N)
+		return -EPROTO;
+	ds->d[d.tag] = d;
+	ds->n++;
+	return 0;
+}
+
+/*
+ * A command ring of hostile numbers against the real device: offsets and
+ * lengths at and around UINT64_MAX, ranges one byte past the end, wrong
+ * kinds, ids and ops. Each completes with the errno the same command
+ * gets from KUBUF_IOC_DEV_CMD, the device moves nothing for them (and
+ * makes no DMA fault: the runner checks the log), and the valid commands
+ * among them do their work. Then a record header the application
+ * scribbles: the ring breaks, the device goes on working.
+ */
+KT_CASE(hostile_cmd_ring)
+{
+	struct kubuf_ring_opts o = { .kind = KUBUF_MEM_KBUF };
 	struct kubuf *k = edu_open();
-	size_t len = 64 * PG;
-	char *p = map_anon(len, GUARD), addr[64], *m;
-	struct pollfd pfd;
-	struct kubuf_info info;
-	uint32_t id, ik, ev;
-	int efd = KT_OK(eventfd(0, EFD_CLOEXEC));
-	uint64_t cnt;
-	double t0, t;
+	struct kubuf_ring *reply, *cmd;
+	struct kubuf_ring_query rq;
+	struct kubuf_ring_cmd c[HOSTILE_N];
+	struct dones ds;
+	char *u = map_anon(4 * PG, GUARD), *m, *rmem;
+	uint32_t uid, kid, rid;
+	int i, tries = 0;
+	const uint64_t M = UINT64_MAX;
+	volatile uint64_t *head;
 
-	edu_pci_addr(addr, sizeof(addr));
-	snprintf(unbound_addr, sizeof(unbound_addr), "%s", addr);
-	atexit(rebind_at_exit);
-	KT_ASSERT_EQ(kubuf_set_eventfd(k, efd), 0);
-	KT_ASSERT_EQ(kubuf_ubuf_register(k, p, len, KUBUF_ACCESS_DEV_WRITE,
-					 &id), 0);
+	KT_ASSERT_EQ(kubuf_ubuf_register(k, u + PG, 2 * PG, RW, &uid), 0);
 	KT_ASSERT_EQ(kubuf_kbuf_alloc(k, PG, KUBUF_KBUF_DMA,
-				      KUBUF_CACHE_CACHED, 0, &ik, NULL), 0);
-	KT_ASSERT_EQ(kubuf_kbuf_map(k, ik, 0, PG, PROT_READ, (void **)&m), 0);
-	KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_KBUF, ik, 0, PG,
-			     6, 0), 0);
-	KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, KUBUF_DEV_NOWAIT,
-			     KUBUF_MEM_UBUF, id, 0, len, 4, 0), 0);
-	KT_ASSERT_EQ(wait_progress(p, PG, 4, 20000), 0);
+				      KUBUF_CACHE_CACHED, 0, &kid, NULL), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_map(k, kid, 0, PG, PROT_READ, (void **)&m),
+		     0);
+	KT_ASSERT_EQ(kubuf_kbuf_alloc(k, (2 * (KUBUF_RING_CTL_SIZE + 4096)), KUBUF_KBUF_PAGES,
+				      KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				      &rid, NULL), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_map(k, rid, 0, (2 * (KUBUF_RING_CTL_SIZE + 4096)),
+				    PROT_READ | PROT_WRITE, (void **)&rmem), 0);
+	o.mem_id = rid;
+	o.data_size = 4096;
+	o.dir = KUBUF_RING_TO_APP;
+	o.wake_records = 1;
+	KT_ASSERT_EQ(kubuf_ring_attach(k, rmem, &o, &reply), 0);
+	o.dir = KUBUF_RING_TO_DEV;
+	o.wake_records = 0;
+	o.offset = KUBUF_RING_CTL_SIZE + 4096;
+	o.reply_ring = reply;
+	KT_ASSERT_EQ(kubuf_ring_attach(k, rmem + o.offset, &o, &cmd), 0);
 
-	t0 = kt_now();
-	KT_OK(kt_write_file(EDU_DRIVER "/unbind", addr));
-	t = kt_now() - t0;
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < HOSTILE_N; i++) {
+		c[i].op = KUBUF_RCMD_FILL;
+		c[i].kind = KUBUF_MEM_UBUF;
+		c[i].id = uid;
+		c[i].seed = 50 + i;
+		c[i].len = 1;
+		c[i].tag = i + 1;
+	}
+	c[0].offset = M;				/* offset at the top */
+	c[1].offset = 1, c[1].len = M;			/* length at the top */
+	c[2].offset = 2 * PG;				/* one past the end */
+	c[3].offset = PG, c[3].len = PG + 1;		/* ends one past */
+	c[4].kind = 7;					/* no such kind */
+	c[5].id = UINT32_MAX;				/* no such id */
+	c[6].op = KUBUF_RCMD_CHECKSUM, c[6].kind = KUBUF_MEM_KBUF;
+	c[6].id = kid, c[6].seed = 0;
+	c[6].offset = M - PG + 1, c[6].len = PG;	/* wraps to 0 */
+	c[7].len = 0;					/* nothing */
+	c[8].op = 99;					/* no such op */
+	c[9].offset = M - 1, c[9].len = 2;		/* wraps to 0 */
+	c[10].kind = KUBUF_MEM_KBUF, c[10].id = kid;	/* valid: all of it */
+	c[10].len = PG;
+	c[11].len = 2 * PG;				/* valid: all of it */
+	for (i = 0; i < HOSTILE_N; i++)
+		KT_ASSERT_EQ(kubuf_ring_cmd(cmd, &c[i], NULL, 0), 0);
+	KT_ASSERT(kubuf_ring_submit(cmd) >= 0);
+
+	memset(&ds, 0, sizeof(ds));
+	while (ds.n < HOSTILE_N) {
+		int got = kubuf_ring_consume(reply, take_done, &ds, 0);
+
+		KT_ASSERT(got >= 0);
+		if (!got && kubuf_ring_wait(reply, 1000) == 0)
+			KT_ASSERT(++tries < 60);
+	}
+
+	/* Each as KUBUF_IOC_DEV_CMD says; only the two valid ones work. */
+	for (i = 0; i < HOSTILE_N; i++) {
+		struct kubuf_dev_cmd d;
+		int want;
+
+		memset(&d, 0, sizeof(d));
+		d.op = c[i].op == KUBUF_RCMD_CHECKSUM ? KUBUF_DEV_CHECKSUM :
+		       c[i].op == KUBUF_RCMD_FILL ? KUBUF_DEV_FILL : c[i].op;
+		d.kind = c[i].kind;
+		d.id = c[i].id;
+		d.offset = c[i].offset;
+		d.len = c[i].len;
+		d.seed = c[i].seed;
+		want = i < 10 ? kubuf_dev_cmd(k, &d) : 0;
+		if (ds.d[i + 1].status != want)
+			kt_fail(__FILE__, __LINE__,
+				"command %d: status %d, KUBUF_IOC_DEV_CMD %d",
+				i, ds.d[i + 1].status, want);
+		KT_ASSERT(i >= 10 || want < 0);
+	}
+	check_pattern(m, PG, 60);
+	check_pattern(u + PG, 2 * PG, 61);
+	KT_ASSERT_EQ(first_not(u, PG, GUARD), -1);
+	KT_ASSERT_EQ(first_not(u + 3 * PG, PG, GUARD), -1);
+
+	/* A record header of the application's making: the ring breaks. */
+	head = (volatile uint64_t *)(rmem + o.offset);	/* ctl.head */
+	memset(rmem + o.offset + KUBUF_RING_CTL_SIZE + *head % 4096, 0xff,
+	       sizeof(struct kubuf_rec));
+	*head += sizeof(struct kubuf_rec);
+	ioctl(kubuf_fd(k), KUBUF_IOC_RING_KICK,
+	      &(struct kubuf_id){ .id = kubuf_ring_id(cmd) });
+	for (tries = 0; tries < 100; tries++) {
+		KT_ASSERT_EQ(kubuf_ring_query(cmd, &rq), 0);
+		if (rq.state != KUBUF_RING_ACTIVE)
+			break;
+		kt_msleep(50);
+	}
+	KT_ASSERT_EQ(rq.state, KUBUF_RING_BROKEN);
+	KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, uid, 0,
+			     PG, 62, 0), 0);
+	check_pattern(u + PG, PG, 62);
+
+	kubuf_ring_detach(cmd);
+	kubuf_ring_detach(reply);
+	KT_ASSERT_EQ(kubuf_kbuf_unmap(m, PG), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_unmap(rmem, (2 * (KUBUF_RING_CTL_SIZE + 4096))), 0);
+	kubuf_close(k);
+	munmap(u, 4 * PG);
+}
+
+static char unbound_addr[64];
+
+/* A failed unplug leaves the device there again, for the cases after. */
+static void replug_at_exit(void)
+{
+	if (!unbound_addr[0] || !access(EDU_NODE, F_OK))
+		return;
+	kt_write_file(EDU_DRIVER "/bind", unbound_addr);
+	kt_write_file("/sys/bus/pci/rescan", "1");
+}
+
+/* The node, back within @ms after a bind or a rescan. */
+static void wait_node(unsigned int ms)
+{
+	unsigned int t;
+
+	for (t = 0; t < ms && access(EDU_NODE, F_OK); t += 20)
+		kt_msleep(20);
+	KT_OK(access(EDU_NODE, F_OK));
+}
+
+/*
+ * What an application holds when its device goes: a registration the
+ * device is filling from a command ring (more commands queued behind),
+ * another it reads, a DMA driver buffer mapped with a FILL of it queued
+ * (KUBUF_IOC_DEV_CMD, no wait), the rings in a driver buffer of pages,
+ * an eventfd.
+ */
+struct held {
+	struct kubuf *k;
+	int efd;
+	char *p, *q, *m, *rmem;
+	uint32_t pid, qid, mid, rid;
+	struct kubuf_ring *reply, *cmd;
+	uint32_t seed;
+};
+
+#define HELD_P		(64 * PG)
+#define HELD_Q		(8 * PG)
+#define HELD_M		(4 * PG)
+#define HELD_DATA	4096
+#define HELD_RINGS	(2 * (KUBUF_RING_CTL_SIZE + HELD_DATA))
+
+static void hold_everything(struct held *h, uint32_t seed)
+{
+	struct kubuf_ring_opts o = { .kind = KUBUF_MEM_KBUF };
+	struct kubuf_ring_cmd c;
+	int i;
+
+	h->seed = seed;
+	h->k = edu_open();
+	h->efd = KT_OK(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	KT_ASSERT_EQ(kubuf_set_eventfd(h->k, h->efd), 0);
+	h->p = map_anon(HELD_P, GUARD);
+	KT_ASSERT_EQ(kubuf_ubuf_register(h->k, h->p, HELD_P,
+					 KUBUF_ACCESS_DEV_WRITE, &h->pid), 0);
+	h->q = map_anon(HELD_Q, 0);
+	fill_random(h->q, HELD_Q, seed);
+	KT_ASSERT_EQ(kubuf_ubuf_register(h->k, h->q, HELD_Q,
+					 KUBUF_ACCESS_DEV_READ, &h->qid), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_alloc(h->k, HELD_M, KUBUF_KBUF_DMA,
+				      KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				      &h->mid, NULL), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_map(h->k, h->mid, 0, HELD_M,
+				    PROT_READ | PROT_WRITE, (void **)&h->m), 0);
+	memset(h->m, GUARD, HELD_M);
+	KT_ASSERT_EQ(kubuf_kbuf_alloc(h->k, HELD_RINGS, KUBUF_KBUF_PAGES,
+				      KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				      &h->rid, NULL), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_map(h->k, h->rid, 0, HELD_RINGS,
+				    PROT_READ | PROT_WRITE, (void **)&h->rmem),
+		     0);
+	o.mem_id = h->rid;
+	o.data_size = HELD_DATA;
+	o.dir = KUBUF_RING_TO_APP;
+	o.wake_records = 1;
+	KT_ASSERT_EQ(kubuf_ring_attach(h->k, h->rmem, &o, &h->reply), 0);
+	o.dir = KUBUF_RING_TO_DEV;
+	o.wake_records = 0;
+	o.offset = KUBUF_RING_CTL_SIZE + HELD_DATA;
+	o.reply_ring = h->reply;
+	KT_ASSERT_EQ(kubuf_ring_attach(h->k, h->rmem + o.offset, &o, &h->cmd),
+		     0);
+
+	/* The ring: FILL the registration, then CHECKSUMs of the other. */
+	memset(&c, 0, sizeof(c));
+	c.op = KUBUF_RCMD_FILL;
+	c.kind = KUBUF_MEM_UBUF;
+	c.id = h->pid;
+	c.seed = seed;
+	c.len = HELD_P;
+	c.tag = 1;
+	KT_ASSERT_EQ(kubuf_ring_cmd(h->cmd, &c, NULL, 0), 0);
+	for (i = 0; i < 4; i++) {
+		memset(&c, 0, sizeof(c));
+		c.op = KUBUF_RCMD_CHECKSUM;
+		c.kind = KUBUF_MEM_UBUF;
+		c.id = h->qid;
+		c.len = HELD_Q;
+		c.tag = 2 + i;
+		KT_ASSERT_EQ(kubuf_ring_cmd(h->cmd, &c, NULL, 0), 0);
+	}
+	KT_ASSERT(kubuf_ring_submit(h->cmd) >= 0);
+	/* And a command of the file's own, on the DMA buffer. */
+	KT_ASSERT_EQ(dev_cmd(h->k, KUBUF_DEV_FILL, KUBUF_DEV_NOWAIT,
+			     KUBUF_MEM_KBUF, h->mid, 0, HELD_M, seed + 1, 0),
+		     0);
+	/* Under way: the ring's FILL has its first chunk in memory. */
+	KT_ASSERT_EQ(wait_progress(h->p, PG, seed, 30000), 0);
+}
+
+/*
+ * After the device went: the DMA stopped before anything was unmapped,
+ * the application was told, every call but GET_INFO and GET_EVENTS says
+ * ENODEV, the DMA buffer's mapping is SIGBUS, the buffer of pages is the
+ * application's still; then everything is let go.
+ */
+static void check_gone(struct held *h)
+{
+	struct kubuf_info info;
+	struct pollfd pfd;
+	uint32_t ev, id;
+	uint64_t cnt;
+	char *copy = malloc(HELD_P);
+	size_t done;
+
+	KT_ASSERT(copy);
 	KT_ASSERT(access(EDU_NODE, F_OK) && errno == ENOENT);
-	check_stopped_fill(p, len, 4);
+	done = check_stopped_fill(h->p, HELD_P, h->seed);
+	KT_ASSERT(done >= PG && done < HELD_P);
+	memcpy(copy, h->p, HELD_P);
 
-	pfd.fd = efd;
+	pfd.fd = h->efd;
 	pfd.events = POLLIN;
 	KT_ASSERT_EQ(kt_poll(&pfd, 1, 10000), 1);
-	KT_ASSERT_EQ(read(efd, &cnt, 8), 8);
-	KT_ASSERT_EQ(kubuf_get_events(k, &ev), 0);
-	KT_ASSERT(ev & KUBUF_EVENT_REMOVED);
-	pfd.fd = kubuf_fd(k);
+	KT_ASSERT_EQ(read(h->efd, &cnt, 8), 8);
+	KT_ASSERT_EQ(kubuf_get_events(h->k, &ev), 0);
+	KT_ASSERT((ev & (KUBUF_EVENT_REMOVED | KUBUF_EVENT_REVOKED)) ==
+		  (KUBUF_EVENT_REMOVED | KUBUF_EVENT_REVOKED));
+	pfd.fd = kubuf_fd(h->k);
 	pfd.events = POLLIN | POLLPRI;
 	KT_ASSERT_EQ(kt_poll(&pfd, 1, 0), 1);
 	KT_ASSERT(pfd.revents & POLLHUP);
-	KT_ASSERT_EQ(kubuf_get_info(k, &info), 0);
-	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), -ENODEV);
-	KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_KBUF, ik, 0, PG,
-			     1, 0), -ENODEV);
-	/* The driver buffer stays the application's while mapped. */
-	check_pattern(m, PG, 6);
-	KT_ASSERT_EQ(kubuf_kbuf_unmap(m, PG), 0);
-	kubuf_close(k);
-	close(efd);
-	kt_note("unbind took %.3f s with a FILL in flight", t);
 
-	/* Bound again: a new node, a working device. */
-	KT_OK(kt_write_file(EDU_DRIVER "/bind", addr));
+	KT_ASSERT_EQ(kubuf_get_info(h->k, &info), 0);
+	KT_ASSERT_EQ(kubuf_ubuf_unregister(h->k, h->pid), -ENODEV);
+	KT_ASSERT_EQ(kubuf_ubuf_register(h->k, h->q, PG,
+					 KUBUF_ACCESS_DEV_READ, &id), -ENODEV);
+	KT_ASSERT_EQ(dev_cmd(h->k, KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, h->qid,
+			     0, PG, 1, 0), -ENODEV);
+	KT_ASSERT_EQ(kubuf_kbuf_alloc(h->k, PG, KUBUF_KBUF_PAGES,
+				      KUBUF_CACHE_CACHED, 0, &id, NULL),
+		     -ENODEV);
+	KT_ASSERT_EQ(kubuf_kbuf_free(h->k, h->mid), -ENODEV);
+	KT_ASSERT(ioctl(kubuf_fd(h->k), KUBUF_IOC_RING_KICK,
+			&(struct kubuf_id){ .id = kubuf_ring_id(h->cmd) }) < 0 &&
+		  errno == ENODEV);
+
+	/* The device's memory is gone from the mapping; pages are not. */
+	KT_ASSERT_EQ(kt_touch(h->m), SIGBUS);
+	KT_ASSERT_EQ(kt_touch(h->m + HELD_M - 1), SIGBUS);
+	KT_ASSERT_EQ(kt_touch(h->rmem), 0);
+	KT_ASSERT_EQ(kt_touch(h->rmem + HELD_RINGS - 1), 0);
+
+	/* Registrations were unpinned, commands ended, at removal. */
+	wait_stat(KUBUF_STAT_CMDS, 0, 10000);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+	/* Nothing more arrives, however long one waits. */
+	kt_msleep(300);
+	KT_ASSERT(!memcmp(copy, h->p, HELD_P));
+	free(copy);
+
+	kubuf_ring_detach(h->cmd);
+	kubuf_ring_detach(h->reply);
+	KT_ASSERT_EQ(kubuf_kbuf_unmap(h->m, HELD_M), 0);
+	KT_ASSERT_EQ(kubuf_kbuf_unmap(h->rmem, HELD_RINGS), 0);
+	kubuf_close(h->k);
+	close(h->efd);
+	munmap(h->p, HELD_P);
+	munmap(h->q, HELD_Q);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUF_PAGES), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_MAPPINGS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_EVENTFD_REFS), 0);
+}
+
+/* The device, back, works: a small FILL of a registration. */
+static void check_works(void)
+{
+	struct kubuf *k;
+	char *p = map_anon(3 * PG, GUARD);
+	uint32_t id;
+
+	wait_node(10000);
 	k = edu_open();
-	memset(p, GUARD, len);
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 1, 2 * PG, RW, &id), 0);
 	KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, id, 0,
 			     2 * PG, 10, 0), 0);
 	check_pattern(p + 1, 2 * PG, 10);
 	KT_ASSERT_EQ((unsigned char)p[0], GUARD);
-	KT_ASSERT_EQ(first_not(p + 1 + 2 * PG, len - 1 - 2 * PG, GUARD), -1);
+	KT_ASSERT_EQ(first_not(p + 1 + 2 * PG, PG - 1, GUARD), -1);
 	kubuf_close(k);
+	munmap(p, 3 * PG);
+}
+
+/*
+ * The device goes while an application holds everything (struct held)
+ * with a DMA in flight, 20 times: by unbinding the driver
+ * (/sys/bus/pci/drivers/kubuf_edu/unbind) and by removing the PCI
+ * device (/sys/bus/pci/devices/ADDR/remove, the kernel's hot-unplug
+ * path), in turns. Then it comes back (bind, rescan) and works. The
+ * DMA buffer's memory is freed inside the driver's remove (the DMA API
+ * wants it back while the device is there): the application's mapping
+ * of it is SIGBUS from then on.
+ */
+#define UNPLUGS		20
+
+KT_CASE(unplug_storm)
+{
+	char addr[64], path[128];
+	double t0, t, worst = 0, total = kt_now();
+	struct held h;
+	int i;
+
+	if (access(EDU_NODE, F_OK))
+		kt_skip("no %s: the guest has no edu device", EDU_NODE);
+	edu_pci_addr(addr, sizeof(addr));
+	snprintf(unbound_addr, sizeof(unbound_addr), "%s", addr);
+	atexit(replug_at_exit);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", addr);
+
+	for (i = 0; i < UNPLUGS; i++) {
+		hold_everything(&h, 100 + i);
+		t0 = kt_now();
+		if (i % 2)
+			KT_OK(kt_write_file(path, "1"));
+		else
+			KT_OK(kt_write_file(EDU_DRIVER "/unbind", addr));
+		t = kt_now() - t0;
+		worst = t > worst ? t : worst;
+		check_gone(&h);
+		if (i % 2)
+			KT_OK(kt_write_file("/sys/bus/pci/rescan", "1"));
+		else
+			KT_OK(kt_write_file(EDU_DRIVER "/bind", addr));
+		check_works();
+	}
+	kt_note("%d unplugs (unbind, PCI remove) with a DMA in flight in %.1f s; "
+		"the longest took %.3f s", UNPLUGS, kt_now() - total, worst);
 }
 
 KT_MAIN()
