@@ -397,6 +397,8 @@ static u64 kubuf_features(const struct kubuf_device *kd)
 		f |= KUBUF_FEAT_UCOPY;
 	if (kd->ops->cmd_check)
 		f |= KUBUF_FEAT_DEVICE;
+	if (kd->ops->stream_burst)
+		f |= KUBUF_FEAT_STREAM;
 	return f;
 }
 

@@ -241,7 +241,7 @@ KUBUF_API const char *kubuf_stat_name(unsigned int stat)
 
 static const char *const feature_names[] = {
 	"stats", "ubuf", "ucopy", "kbuf", "kbuf-dma", "kbuf-wc", "kbuf-uc",
-	"events", "device", "ring",
+	"events", "device", "ring", "stream",
 };
 
 KUBUF_API const char *kubuf_feature_name(unsigned int bit)

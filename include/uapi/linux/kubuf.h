@@ -47,8 +47,9 @@
 #define KUBUF_FEAT_KBUF_WC	_BITULL(5)	/* KUBUF_CACHE_WC mappings */
 #define KUBUF_FEAT_KBUF_UC	_BITULL(6)	/* KUBUF_CACHE_UNCACHED mappings */
 #define KUBUF_FEAT_EVENTS	_BITULL(7)	/* eventfd binding, poll, events */
-#define KUBUF_FEAT_DEVICE	_BITULL(8)	/* the simulated device's commands */
-#define KUBUF_FEAT_RING		_BITULL(9)	/* shared rings and the stream */
+#define KUBUF_FEAT_DEVICE	_BITULL(8)	/* the device's commands */
+#define KUBUF_FEAT_RING		_BITULL(9)	/* shared rings, command rings */
+#define KUBUF_FEAT_STREAM	_BITULL(10)	/* KUBUF_IOC_STREAM_START */
 
 /**
  * struct kubuf_info - KUBUF_IOC_GET_INFO: what this module offers.
@@ -356,6 +357,10 @@ struct kubuf_ucopy {
  * after its last munmap; large sizes may fail with -ENOMEM. The device's
  * address of a buffer is the driver's business: it never reaches user
  * space, where it would name physical memory the application fills.
+ * The memory of a DMA buffer is the device's: when the device is removed
+ * (KUBUF_EVENT_REMOVED), it goes back with it, and a touch of a mapping
+ * of it raises SIGBUS from then on; a PAGES buffer stays readable and
+ * writable until unmapped.
  *
  * Every buffer, of either kind, counts against its user's
  * max_user_kbuf_mb until it is truly freed (after its last munmap), so
@@ -425,8 +430,9 @@ struct kubuf_ucopy {
  *		@kind or @cache is unknown, or @size is 0.
  *   -E2BIG	@size is above kubuf_info.max_kbuf_size.
  *   -EOPNOTSUPP @cache is WC or UNCACHED and this kind cannot have it
- *		here (see above); or DMA where memory is encrypted (SEV
- *		and TDX guests: KUBUF_FEAT_KBUF_DMA is not reported).
+ *		here (see above); or DMA where the device has none, off
+ *		x86, or where memory is encrypted (SEV and TDX guests):
+ *		KUBUF_FEAT_KBUF_DMA is not reported then.
  *   -ENOSPC	the file already holds kubuf_info.max_kbufs buffers.
  *   -EDQUOT	the user's buffers would exceed kubuf_info.user_kbuf_pages.
  *   -ENOMEM	no memory, the memory cgroup's limit is reached, or, DMA,
@@ -538,9 +544,10 @@ struct kubuf_dev_cmd {
  *   REMOVED	the device was removed (its driver unbound or unloaded):
  *		every registration is revoked and every ring dead, poll()
  *		reports POLLHUP, and every call but KUBUF_IOC_GET_INFO and
- *		KUBUF_IOC_GET_EVENTS fails with ENODEV, mmap() too. Driver
- *		buffers already mapped stay mapped until unmapped. Close
- *		the file.
+ *		KUBUF_IOC_GET_EVENTS fails with ENODEV, mmap() too. The
+ *		memory of DMA driver buffers went with the device: a
+ *		touch of their mappings raises SIGBUS; PAGES buffers
+ *		stay usable until unmapped. Unmap them, close the file.
  */
 #define KUBUF_EVENT_REVOKED	_BITUL(0)
 #define KUBUF_EVENT_DONE	_BITUL(1)
@@ -754,7 +761,8 @@ struct kubuf_ring_query {
  * @rate above KUBUF_STREAM_MAX_RATE, @rate 0 without LOSSLESS, the ring
  * is TO_DEV), -ENOENT (no such ring),
  * -E2BIG (a record would not fit in the ring's data area), -EBUSY (a
- * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE).
+ * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE),
+ * -EOPNOTSUPP (the device has no stream: KUBUF_FEAT_STREAM not reported).
  * STOP errors: -EBADF, -EINVAL (@flags, TO_DEV ring), -ENOENT.
  */
 struct kubuf_stream {
