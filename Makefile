@@ -6,21 +6,23 @@
 #                    the module when the running kernel's headers exist
 #   make test        install what is missing, build, run every test: host
 #                    unit tests, the install (tests/install/run.sh), and
-#                    the whole suite in each kernel of the
-#                    main set of tests/vm/kernels.conf under QEMU
+#                    the whole suite in each kernel of the main and edu
+#                    sets of tests/vm/kernels.conf under QEMU
 #   make test-debug  the whole suite in the debug kernel (KASAN, lockdep,
 #                    kmemleak, fault injection), built from Debian's
 #                    linux-source first unless cached
 #   make test-storm  the whole suite in 6.12 with a handled signal every
 #                    millisecond in every test process
-#   make test-edu    the whole suite with a real DMA device, QEMU's edu
-#                    (kernel/edu/), behind an IOMMU (6.1, 6.12) and with
-#                    bounce buffers (6.12): set edu of kernels.conf; and
-#                    the runner's self-test there, with a DMA into
-#                    unmapped memory that must fail its test
+#   make test-edu    the edu lanes of make test alone: the whole suite
+#                    with a real DMA device, QEMU's edu (kernel/edu/),
+#                    behind an IOMMU (6.1, 6.12) and with bounce buffers
+#                    (6.12); and the runner's self-test there, with a DMA
+#                    into unmapped memory that must fail its test
 #   make fuzz        the fuzzer alone, for long, in the debug kernel:
 #                    SECONDS=1800 PROCS=4 SEED=(random) LANE=debug
 #   make demo        install what is missing, build, run `kubuf demo` in a VM
+#   make demo-pci    the same on a real DMA device: `kubuf demo` on QEMU's
+#                    edu PCI device (/dev/kubuf-edu0) behind an IOMMU
 #   make stream      `kubuf stream $(ARGS)` in a VM (LANE=6.12): a million
 #                    records through a ring, every one checked
 #   make module      the module only (KDIR=... for another kernel)
@@ -175,7 +177,8 @@ setup:
 
 test: setup
 	$(MAKE) userspace WERROR=1
-	bash tests/vm/run.sh --host-tests $(B)/host --install-tests --self-test
+	bash tests/vm/run.sh --set main,edu --host-tests $(B)/host \
+		--install-tests --self-test
 
 test-debug: setup
 	$(MAKE) userspace WERROR=1
@@ -205,6 +208,12 @@ fuzz: setup
 demo: setup
 	$(MAKE) userspace WERROR=1
 	bash tests/vm/run.sh --mode demo
+
+# The demo on the edu device (kernel/edu/): every byte by its DMA engine.
+demo-pci: setup
+	$(MAKE) userspace WERROR=1
+	bash tests/vm/run.sh --set edu --lane 6.12-edu-iommu \
+		--run '--device /dev/kubuf-edu0 demo'
 
 # `kubuf stream $(ARGS)` in a guest: by default a million records, checked.
 stream: setup
@@ -312,6 +321,6 @@ clean:
 FORCE:
 
 .PHONY: all userspace user module module-skip setup test test-debug \
-	test-storm test-edu fuzz demo stream check install install-module \
+	test-storm test-edu fuzz demo demo-pci stream check install install-module \
 	install-user uninstall uninstall-module uninstall-user bench-setup \
 	bench-ring bench-quick clean FORCE

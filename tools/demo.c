@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * kubuf demo - a guided walk through what kubuf does.
+ *
+ * On any kubuf device. A part that needs a feature the device does not
+ * report (kubuf_info.features) is skipped with a line saying which. A
+ * device whose parent
+ * is a PCI function moves memory by real DMA: the demo then uses a DMA
+ * driver buffer (KUBUF_KBUF_DMA) for technique 2, says which way the
+ * DMA goes (through an IOMMU, or directly with swiotlb bounce buffers),
+ * and how long the device's engine took; never an address of memory.
  */
 #include <errno.h>
 #include <poll.h>
@@ -10,17 +18,128 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool.h"
 
-static int demo_technique1(struct kubuf *k);
-static int demo_stream(void);
-static int demo_commands(void);
+/* What the demo knows of the device: what it offers, where it sits. */
+struct demo_dev {
+	struct kubuf_info info;
+	struct kubuf_node node;
+	int dma;	/* on PCI: its commands move memory by real DMA */
+};
+
+static int demo_technique1(struct kubuf *k, const struct demo_dev *dev);
+static int demo_stream(const struct demo_dev *dev);
+static int demo_commands(const struct demo_dev *dev);
 
 const char demo_usage[] =
-	"usage: kubuf demo\n"
-	"Walk through kubuf step by step, explaining each step.\n";
+	"usage: kubuf [--device PATH] demo\n"
+	"Walk through kubuf step by step, explaining each step. On a PCI\n"
+	"device, which moves memory by real DMA, it says which way the DMA\n"
+	"goes (an IOMMU, or swiotlb bounce buffers) and uses DMA driver\n"
+	"buffers. Parts needing what the device does not offer are skipped.\n";
+
+/*
+ * Has the device the features @need of the part @title? If not, a
+ * heading says the part is skipped, and which of them it lacks.
+ */
+static int demo_has(const struct demo_dev *dev, uint64_t need,
+		    const char *title)
+{
+	uint64_t missing = need & ~dev->info.features;
+
+	if (!missing)
+		return 1;
+	printf("\n== %s: skipped, the device has no ", title);
+	print_features(stdout, missing, 0);
+	printf(" ==\n");
+	return 0;
+}
+
+/* The heading of the part @title, if the device has its features @need. */
+static int demo_part(const struct demo_dev *dev, uint64_t need,
+		     const char *title)
+{
+	if (!demo_has(dev, need, title))
+		return 0;
+	printf("\n== %s ==\n\n", title);
+	return 1;
+}
+
+static double demo_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "its 28-bit DMA mask", or without the width when sysfs does not say. */
+static const char *demo_mask(const struct demo_dev *dev, char *buf,
+			     size_t len)
+{
+	if (!dev->node.dma_mask_bits)
+		return "its DMA mask";
+	snprintf(buf, len, "its %d-bit DMA mask", dev->node.dma_mask_bits);
+	return buf;
+}
+
+/* How the device's DMA reaches memory, as far as sysfs tells. */
+static void demo_dma_intro(const struct demo_dev *dev)
+{
+	const struct kubuf_node *n = &dev->node;
+	char mask[32];
+
+	printf("\nThe device is a PCI function: what it moves below, its own DMA engine\n");
+	if (node_iommu_translates(n))
+		printf("moves, through the IOMMU (group %d, %s), which lets it reach only\n"
+		       "the pages mapped for it.\n", n->iommu_group, n->iommu_type);
+	else
+		printf("moves, with no IOMMU translating: pages beyond %s\n"
+		       "go through swiotlb bounce buffers.\n",
+		       demo_mask(dev, mask, sizeof(mask)));
+	printf("Bus addresses stay in the kernel: the ABI has none.\n");
+}
+
+/* Bounce slots swiotlb has in use (debugfs, root), or -1. */
+static long long demo_swiotlb_used(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/swiotlb/io_tlb_used", "re");
+	long long used = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &used) != 1)
+		used = -1;
+	fclose(f);
+	return used;
+}
+
+/* The registration's DMA mapping; swiotlb slots in use: @used0, then @used. */
+static void demo_dma_mapped(const struct demo_dev *dev, long long used0,
+			    long long used)
+{
+	char mask[32];
+
+	printf("    For the device's DMA the core mapped them too: ");
+	if (node_iommu_translates(&dev->node))
+		printf("through the\n"
+		       "    IOMMU, which lets the device reach these pages and no others.\n");
+	else if (used0 < 0 || used < 0)
+		printf("those beyond\n"
+		       "    %s go through swiotlb bounce buffers.\n",
+		       demo_mask(dev, mask, sizeof(mask)));
+	else if (used > used0)
+		printf("beyond\n"
+		       "    %s, they take %lld swiotlb bounce slots.\n",
+		       demo_mask(dev, mask, sizeof(mask)), used - used0);
+	else
+		printf("within\n"
+		       "    %s, the device reaches them directly.\n",
+		       demo_mask(dev, mask, sizeof(mask)));
+}
 
 /* Print the technique-2 counters, which must end at zero. */
 static void demo_kbuf_counters(struct kubuf *k)
@@ -58,25 +177,41 @@ static int demo_kbuf_fill(struct kubuf *k, uint32_t id, size_t len,
 	return 0;
 }
 
-/* Technique 2: the driver allocates the buffer, the application maps it. */
-static int demo_kbuf(void)
+/*
+ * Technique 2: the driver allocates the buffer, the application maps it.
+ * For a device that does DMA, DMA memory (KUBUF_KBUF_DMA): the kind its
+ * engine can reach.
+ */
+static int demo_kbuf(const struct demo_dev *dev)
 {
 	const size_t len = 16 * 4096;
 	const uint32_t seed = 0x5eed;
+	const uint32_t kind = dev->dma ? KUBUF_KBUF_DMA : KUBUF_KBUF_PAGES;
+	uint64_t need = KUBUF_FEAT_KBUF | KUBUF_FEAT_DEVICE | KUBUF_FEAT_EVENTS;
 	uint64_t offset;
 	uint8_t *p;
 	struct kubuf *k;
 	uint32_t id;
+	double t0;
 	size_t i;
 	int ret;
 
-	printf("\n== Technique 2: the driver provides the buffer ==\n\n");
+	if (dev->dma)
+		need |= KUBUF_FEAT_KBUF_DMA;
+	if (!demo_part(dev, need, "Technique 2: the driver provides the buffer"))
+		return 0;
 	if (open_dev(0, &k))
 		return 1;
 
-	printf("Step 1. Ask the driver for %zu KiB of zeroed pages the\n"
-	       "application may write (KUBUF_IOC_KBUF_ALLOC).\n\n", len >> 10);
-	ret = kubuf_kbuf_alloc(k, len, KUBUF_KBUF_PAGES, KUBUF_CACHE_CACHED,
+	if (dev->dma)
+		printf("Step 1. Ask the driver for %zu KiB of DMA memory for its device\n"
+		       "(KUBUF_IOC_KBUF_ALLOC, KUBUF_KBUF_DMA: the DMA API allocates it\n"
+		       "for the device, zeroed, and keeps its bus address in the kernel);\n"
+		       "the application may write it.\n\n", len >> 10);
+	else
+		printf("Step 1. Ask the driver for %zu KiB of zeroed pages the\n"
+		       "application may write (KUBUF_IOC_KBUF_ALLOC).\n\n", len >> 10);
+	ret = kubuf_kbuf_alloc(k, len, kind, KUBUF_CACHE_CACHED,
 			       KUBUF_KBUF_APP_WRITE, &id, &offset);
 	if (ret)
 		goto err;
@@ -96,9 +231,13 @@ static int demo_kbuf(void)
 	printf("\nStep 3. The device writes a pattern into the buffer from its\n"
 	       "own workers (KUBUF_IOC_DEV_CMD, FILL, NOWAIT); the application\n"
 	       "waits for the DONE event and checks every byte.\n\n");
+	t0 = demo_now();
 	ret = demo_kbuf_fill(k, id, len, seed);
 	if (ret)
 		goto err_unmap;
+	if (dev->dma)
+		printf("  %zu KiB written by the device's DMA engine in %.1f s\n",
+		       len >> 10, demo_now() - t0);
 	for (i = 0; i < len; i++) {
 		if (p[i] != kubuf_pattern_byte(seed, i)) {
 			fprintf(stderr, "kubuf: byte %zu is wrong\n", i);
@@ -136,8 +275,8 @@ err:
 
 int cmd_demo(int argc, char **argv)
 {
-	struct kubuf_info info;
 	struct kubuf_stats st;
+	struct demo_dev dev;
 	struct kubuf *k;
 	int ret;
 
@@ -151,17 +290,22 @@ int cmd_demo(int argc, char **argv)
 	       "last mapping of that file are gone.\n\n");
 	if (open_dev(0, &k))
 		return 1;
-	printf("  opened %s as fd %d\n\n", dev_path ? dev_path : "/dev/kubuf",
-	       kubuf_fd(k));
+	printf("  opened %s as fd %d\n\n", dev_node(), kubuf_fd(k));
 
-	printf("Step 2. Ask what the module offers (KUBUF_IOC_GET_INFO).\n\n");
-	ret = kubuf_get_info(k, &info);
+	printf("Step 2. Ask what the module offers (KUBUF_IOC_GET_INFO), and\n"
+	       "sysfs what the device is.\n\n");
+	ret = kubuf_get_info(k, &dev.info);
 	if (ret) {
 		fprintf(stderr, "kubuf: GET_INFO failed: %s\n", strerror(-ret));
 		kubuf_close(k);
 		return 1;
 	}
-	print_info(&info, 0);
+	node_of_path(dev_node(), &dev.node);	/* what sysfs knows, if any */
+	dev.dma = !strcmp(dev.node.bus, "pci");
+	node_print(&dev.node, 0);
+	print_info(&dev.info, 0);
+	if (dev.dma)
+		demo_dma_intro(&dev);
 
 	printf("\nStep 3. Read the module's counters (KUBUF_IOC_GET_STATS).\n"
 	       "Every object the module holds for user space is counted;\n"
@@ -174,16 +318,16 @@ int cmd_demo(int argc, char **argv)
 	}
 	print_stats(&st, 0);
 
-	if (demo_technique1(k)) {
+	if (demo_technique1(k, &dev)) {
 		kubuf_close(k);
 		return 1;
 	}
 
 	printf("\nStep 4. Close the device: the module frees the file's state.\n");
 	kubuf_close(k);
-	if (demo_kbuf())
+	if (demo_kbuf(&dev))
 		return 1;
-	if (demo_stream() || demo_commands())
+	if (demo_stream(&dev) || demo_commands(&dev))
 		return 1;
 	printf("\n== demo complete ==\n");
 	return 0;
@@ -195,8 +339,18 @@ static int demo_fail(const char *what, int err)
 	return 1;
 }
 
+/* Bytes of the application's own, not the device's pattern. */
+static void demo_app_data(unsigned char *buf, size_t len)
+{
+	static const char text[] = "the application's own data; ";
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = text[i % (sizeof(text) - 1)];
+}
+
 /* Technique 1, the article's first story, with its hazard and its cure. */
-static int demo_technique1(struct kubuf *k)
+static int demo_technique1(struct kubuf *k, const struct demo_dev *dev)
 {
 	size_t len = 64 * 1024;
 	struct kubuf_ubuf_query q;
@@ -204,9 +358,13 @@ static int demo_technique1(struct kubuf *k)
 	uint32_t id, ev;
 	uint64_t cnt, sum;
 	unsigned char *buf;
+	long long used0;
 	int efd, ret;
+	double t0;
 
-	printf("\n== Technique 1: the application's buffer ==\n\n");
+	if (!demo_part(dev, KUBUF_FEAT_UBUF | KUBUF_FEAT_DEVICE |
+		       KUBUF_FEAT_EVENTS, "Technique 1: the application's buffer"))
+		return 0;
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
@@ -224,6 +382,7 @@ static int demo_technique1(struct kubuf *k)
 	printf("1b. It creates an eventfd (fd %d) and hands it to the driver,\n"
 	       "    which keeps its own reference: the shared event.\n", efd);
 
+	used0 = dev->dma ? demo_swiotlb_used() : -1;
 	ret = kubuf_ubuf_register(k, buf, len, KUBUF_ACCESS_DEV_READ |
 				  KUBUF_ACCESS_DEV_WRITE, &id);
 	if (ret)
@@ -233,19 +392,34 @@ static int demo_technique1(struct kubuf *k)
 	       "    %llu pages (charged to RLIMIT_MEMLOCK and VmPin) and mapped\n"
 	       "    them into the kernel.\n", id,
 	       (unsigned long long)q.nr_pages);
+	if (dev->dma)
+		demo_dma_mapped(dev, used0, demo_swiotlb_used());
 
+	t0 = demo_now();
 	ret = kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 2024);
 	if (ret)
 		return demo_fail("device FILL", ret);
 	printf("1d. The device writes a pattern into it from its own kernel\n"
 	       "    workers, not from the application's system call.\n");
+	if (dev->dma)
+		printf("    Its DMA engine wrote the %zu KiB in %.1f s.\n",
+		       len >> 10, demo_now() - t0);
 	printf("1e. The application reads it directly: first bytes"
 	       " %02x %02x %02x %02x, whole buffer %s.\n",
 	       buf[0], buf[1], buf[2], buf[3],
 	       kubuf_pattern_check(buf, len, 2024) ? "WRONG" : "verified");
+	if (dev->dma) {
+		demo_app_data(buf, len);
+		printf("    The application writes data of its own over it; the\n"
+		       "    device reads it back by DMA to checksum it.\n");
+	}
+	t0 = demo_now();
 	ret = kubuf_dev_checksum(k, KUBUF_MEM_UBUF, id, 0, len, &sum);
 	if (ret)
 		return demo_fail("device CHECKSUM", ret);
+	if (dev->dma)
+		printf("    Its DMA engine read the %zu KiB in %.1f s.\n",
+		       len >> 10, demo_now() - t0);
 	printf("    The device's checksum %016llx %s the application's.\n",
 	       (unsigned long long)sum,
 	       sum == kubuf_checksum(KUBUF_CHECKSUM_INIT, buf, len) ?
@@ -364,8 +538,10 @@ static int demo_consume(struct kubuf_ring *r, struct kubuf_stream_check *c,
 	return 0;
 }
 
-static int demo_stream(void)
+static int demo_stream(const struct demo_dev *dev)
 {
+	static const char title[] =
+		"The shared ring: the device streams, the application reads";
 	const uint64_t count = 20000;
 	struct kubuf_stream s = {
 		.flags = KUBUF_STREAM_LOSSLESS, .rec_size = 256, .seed = 7,
@@ -377,7 +553,10 @@ static int demo_stream(void)
 	struct demo_ring d;
 	int ret;
 
-	printf("\n== The shared ring: the device streams, the application reads ==\n\n");
+	if (!demo_has(dev, KUBUF_FEAT_RING | KUBUF_FEAT_KBUF |
+		      KUBUF_FEAT_STREAM, title))
+		return 0;
+	printf("\n== %s ==\n\n", title);
 	printf("Step 1. Map a driver buffer and make it a ring the device writes\n"
 	       "and the application reads (KUBUF_IOC_RING_ATTACH, TO_APP). Its\n"
 	       "positions are counters in the shared memory; the library gives\n"
@@ -477,17 +656,20 @@ static int demo_wait_done(struct kubuf_ring *reply, struct demo_done *dd,
 {
 	int ret, tries = 0;
 
+	/* Up to 10 s without a completion: a device doing DMA is slow. */
 	while (dd->n < want) {
 		ret = kubuf_ring_consume(reply, demo_take_done, dd, 0);
 		if (ret < 0)
 			return ret;
-		if (!ret && kubuf_ring_wait(reply, 1000) == 0 && ++tries > 10)
+		if (ret)
+			tries = 0;
+		else if (kubuf_ring_wait(reply, 1000) == 0 && ++tries > 10)
 			return -ETIMEDOUT;
 	}
 	return 0;
 }
 
-static int demo_commands(void)
+static int demo_commands(const struct demo_dev *dev)
 {
 	const size_t len = 64 * 1024;
 	const char hello[] = "hello, device";
@@ -502,7 +684,9 @@ static int demo_commands(void)
 	struct kubuf *k;
 	int ret, kicks;
 
-	printf("\n== Commands through a ring ==\n\n");
+	if (!demo_part(dev, KUBUF_FEAT_RING | KUBUF_FEAT_UBUF | KUBUF_FEAT_KBUF |
+		       KUBUF_FEAT_DEVICE, "Commands through a ring"))
+		return 0;
 	printf("Step 1. Register a %zu KiB buffer of the application's, and put\n"
 	       "two rings in one driver buffer: commands for the device\n"
 	       "(TO_DEV), and their completions (TO_APP, the reply ring).\n\n",

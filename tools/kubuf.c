@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * kubuf - demonstrate, inspect and exercise /dev/kubuf.
+ * kubuf - demonstrate, inspect and exercise kubuf devices.
  *
- *   kubuf info [--json]    the module's ABI version, features and limits
+ *   kubuf info [--json]    every kubuf device (/dev/kubuf, /dev/kubuf-eduN,
+ *                          ...): its node, the device it belongs to, its
+ *                          ABI version, features and limits
  *   kubuf stat [--json]    the module's counters
  *   kubuf demo             a guided walk through what kubuf does
  *   kubuf stream [OPTIONS] the device streams records through a ring
  *   kubuf --version        the program's version
+ *
+ * Every command but info opens /dev/kubuf, or the node --device names;
+ * info with --device shows that one device only.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -26,18 +32,25 @@ struct cmd {
 
 const char *dev_path;
 
+const char *open_hint(int err)
+{
+	if (err == -ENOENT)
+		return "is the module loaded? (modprobe kubuf)";
+	if (err == -EACCES || err == -EPERM)
+		return "run as root or join the kubuf group";
+	return "";
+}
+
 int open_dev(unsigned int flags, struct kubuf **k)
 {
 	int ret = kubuf_open(dev_path, flags, k);
 
 	if (ret == -ENOENT)
-		fprintf(stderr,
-			"kubuf: %s not found: is the module loaded? (modprobe kubuf)\n",
-			dev_path ? dev_path : "/dev/kubuf");
+		fprintf(stderr, "kubuf: %s not found: %s\n", dev_node(),
+			open_hint(ret));
 	else if (ret == -EACCES || ret == -EPERM)
-		fprintf(stderr,
-			"kubuf: %s: permission denied: run as root or join the kubuf group\n",
-			dev_path ? dev_path : "/dev/kubuf");
+		fprintf(stderr, "kubuf: %s: permission denied: %s\n",
+			dev_node(), open_hint(ret));
 	else if (ret)
 		fprintf(stderr, "kubuf: cannot open device: %s\n", strerror(-ret));
 	return ret;
@@ -107,7 +120,7 @@ int parse_simple_opts(int argc, char **argv, const char *usage, int *json)
 	return 0;
 }
 
-static void print_features(FILE *f, uint64_t features, int json)
+void print_features(FILE *f, uint64_t features, int json)
 {
 	const char *sep = "";
 	unsigned int bit;
@@ -131,12 +144,12 @@ static void print_features(FILE *f, uint64_t features, int json)
 void print_info(const struct kubuf_info *in, int json)
 {
 	if (json) {
-		printf("{\"abi_version\": %u, \"page_size\": %u, \"features\": [",
+		printf("\"abi_version\": %u, \"page_size\": %u, \"features\": [",
 		       in->abi_version, in->page_size);
 		print_features(stdout, in->features, 1);
 		printf("], \"max_ubufs\": %u, \"max_kbufs\": %u, "
 		       "\"max_rings\": %u, "
-		       "\"max_ubuf_size\": %llu, \"max_kbuf_size\": %llu}\n",
+		       "\"max_ubuf_size\": %llu, \"max_kbuf_size\": %llu",
 		       in->max_ubufs, in->max_kbufs, in->max_rings,
 		       (unsigned long long)in->max_ubuf_size,
 		       (unsigned long long)in->max_kbuf_size);
@@ -180,30 +193,95 @@ void print_stats(const struct kubuf_stats *st, int json)
 }
 
 static const char info_usage[] =
-	"usage: kubuf info [--json]\n"
-	"Show the module's ABI version, features and limits.\n";
+	"usage: kubuf [--device PATH] info [--json]\n"
+	"Show every kubuf device: its node, the device it belongs to (a PCI\n"
+	"function with its vendor:device ids, DMA mask and IOMMU group, a\n"
+	"platform device, or none), its ABI version, features and limits.\n"
+	"Devices are the misc devices named kubuf and kubuf-* whose node\n"
+	"answers KUBUF_IOC_GET_INFO; one that cannot be opened is listed with\n"
+	"the reason. With --device, that device only.\n"
+	"\n"
+	"  --json   a JSON array of one object per device\n"
+	"\n"
+	"Exit status: 0 when at least one device answered, 1 otherwise.\n";
+
+/* One device's entry; 0 if it answered, else -errno (said in the entry). */
+static int info_one(const struct kubuf_node *n, int json)
+{
+	const char *what = "cannot open", *hint;
+	struct kubuf_info info;
+	struct kubuf *k;
+	int ret;
+
+	ret = kubuf_open(n->path, KUBUF_OPEN_RDONLY, &k);
+	hint = open_hint(ret);
+	if (!ret) {
+		what = "not a kubuf device: GET_INFO";
+		ret = kubuf_get_info(k, &info);
+		kubuf_close(k);
+	}
+	if (json) {
+		printf("{");
+		node_print(n, 1);
+		if (!ret) {
+			printf(", ");
+			print_info(&info, 1);
+		} else {
+			printf(", \"error\": \"%s: %s\"", what, strerror(-ret));
+		}
+		printf("}");
+		return ret;
+	}
+	printf("kubuf device %s\n", n->path);
+	node_print(n, 0);
+	if (!ret)
+		print_info(&info, 0);
+	else
+		printf("  %s: %s%s%s\n", what, strerror(-ret),
+		       *hint ? ": " : "", hint);
+	return ret;
+}
 
 static int cmd_info(int argc, char **argv)
 {
-	struct kubuf_info info;
-	struct kubuf *k;
-	int json, ret;
+	struct kubuf_node *nodes, one;
+	size_t i, nr;
+	int json, ret, answered = 0;
 
 	ret = parse_simple_opts(argc, argv, info_usage, &json);
 	if (ret)
 		return ret < 0 ? 2 : 0;
-	if (open_dev(KUBUF_OPEN_RDONLY, &k))
-		return 1;
-	ret = kubuf_get_info(k, &info);
-	kubuf_close(k);
-	if (ret) {
-		fprintf(stderr, "kubuf: GET_INFO failed: %s\n", strerror(-ret));
-		return 1;
+	if (dev_path) {
+		node_of_path(dev_path, &one);	/* what sysfs knows, if any */
+		nodes = &one;
+		nr = 1;
+	} else {
+		ret = nodes_find(&nodes, &nr);
+		if (ret) {
+			fprintf(stderr, "kubuf: cannot list /sys/class/misc: %s\n",
+				strerror(-ret));
+			return 1;
+		}
+		if (!nr) {
+			fprintf(stderr,
+				"kubuf: no kubuf device found: is the module loaded?\n"
+				"       (modprobe kubuf, or a driver such as kubuf_edu)\n");
+			return 1;
+		}
 	}
-	if (!json)
-		printf("kubuf device %s\n", dev_path ? dev_path : "/dev/kubuf");
-	print_info(&info, json);
-	return 0;
+	if (json)
+		printf("[");
+	for (i = 0; i < nr; i++) {
+		if (i)
+			printf(json ? ", " : "\n");
+		if (!info_one(&nodes[i], json))
+			answered++;
+	}
+	if (json)
+		printf("]\n");
+	if (nodes != &one)
+		free(nodes);
+	return answered ? 0 : 1;
 }
 
 static const char stat_usage[] =
@@ -235,7 +313,8 @@ static int cmd_stat(int argc, char **argv)
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
-	{ "info", "show ABI version, features and limits", cmd_info, info_usage },
+	{ "info", "list kubuf devices: parent, ABI, features, limits", cmd_info,
+	  info_usage },
 	{ "stat", "show the module's counters", cmd_stat, stat_usage },
 	{ "demo", "a guided walk through kubuf", cmd_demo, demo_usage },
 	{ "stream", "stream records through a ring and check them", cmd_stream,
