@@ -6,7 +6,8 @@
  * application's registered pages DMA-mapped for the device (through an
  * IOMMU, or bounced by swiotlb) and DMA driver buffers; revocation with
  * a transfer in flight (unregister, kill -9), and the device going away
- * (unbind, PCI removal) while an application holds everything.
+ * (driver unbind, PCI removal, the host unplugging it from its slot)
+ * while an application holds everything, 20 times each.
  *
  * Every case skips (77) where the guest has no edu device. The runner
  * fails a case whose kernel log shows an IOMMU fault (a DMA to memory
@@ -17,6 +18,8 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "kubuf.h"
@@ -141,8 +144,9 @@ KT_CASE(info)
 	KT_ASSERT_EQ(info.abi_version, KUBUF_ABI_VERSION);
 	KT_ASSERT_EQ(info.page_size, PG);
 	KT_ASSERT((info.features & want) == want);
-	/* No read() and no UCOPY: the device only moves memory by DMA. */
+	/* No read(), UCOPY or stream: the device only moves memory by DMA. */
 	KT_ASSERT(!(info.features & KUBUF_FEAT_UCOPY));
+	KT_ASSERT(!(info.features & KUBUF_FEAT_STREAM));
 
 	/* The node belongs to a 1234:11e8 bound to kubuf_edu. */
 	edu_pci_addr(addr, sizeof(addr));
@@ -843,15 +847,137 @@ KT_CASE(hostile_cmd_ring)
 	munmap(u, 4 * PG);
 }
 
+/*
+ * RLIMIT_MEMLOCK against the real device, as a user without
+ * CAP_IPC_LOCK: registrations (pinned, DMA-mapped) and DMA driver
+ * buffers count against it together, and what fits still works by DMA.
+ */
+KT_CASE(memlock_limit)
+{
+	int status;
+	pid_t pid;
+
+	if (access(EDU_NODE, F_OK))
+		kt_skip("no %s: the guest has no edu device", EDU_NODE);
+	KT_OK(chmod(EDU_NODE, 0666));
+	pid = KT_OK(fork());
+	if (!pid) {
+		struct rlimit rl = { 16 * PG, 16 * PG };
+		char *p = map_anon(32 * PG, GUARD);
+		struct kubuf *k;
+		uint32_t a, b, c;
+
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgid(65534) ||
+		    setuid(65534))
+			_exit(3);
+		k = edu_open();
+		KT_ASSERT_EQ(kubuf_ubuf_register(k, p, 10 * PG,
+						 KUBUF_ACCESS_DEV_WRITE, &a), 0);
+		KT_ASSERT_EQ(kubuf_kbuf_alloc(k, 7 * PG, KUBUF_KBUF_DMA,
+					      KUBUF_CACHE_CACHED, 0, &b, NULL),
+			     -ENOMEM);
+		KT_ASSERT_EQ(kubuf_kbuf_alloc(k, 6 * PG, KUBUF_KBUF_DMA,
+					      KUBUF_CACHE_CACHED, 0, &b, NULL),
+			     0);
+		KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 16 * PG, PG,
+						 KUBUF_ACCESS_DEV_WRITE, &c),
+			     -ENOMEM);
+		KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, a,
+				     0, 10 * PG, 31, 0), 0);
+		check_pattern(p, 10 * PG, 31);
+		/* Freed memory is the user's again. */
+		KT_ASSERT_EQ(kubuf_kbuf_free(k, b), 0);
+		KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 16 * PG, 6 * PG,
+						 KUBUF_ACCESS_DEV_WRITE, &c), 0);
+		kubuf_close(k);
+		_exit(0);
+	}
+	KT_OK(waitpid(pid, &status, 0));
+	chmod(EDU_NODE, 0600);
+	KT_ASSERT(WIFEXITED(status));
+	KT_ASSERT_EQ(WEXITSTATUS(status), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+}
+
 static char unbound_addr[64];
+
+/*
+ * The host plugs and unplugs the device for us (QEMU's device_del and
+ * device_add, tests/vm/run.sh) where the lane says it can
+ * (KUBUF_EDU_HOTPLUG=1): a line on the guest's third serial port.
+ */
+#define HOST_REQ	"/dev/ttyS2"
+
+static bool host_hotplug(void)
+{
+	const char *v = getenv("KUBUF_EDU_HOTPLUG");
+
+	return v && !strcmp(v, "1");
+}
+
+static int host_request(const char *what)
+{
+	int fd = open(HOST_REQ, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	char line[32];
+	int n, ret;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(line, sizeof(line), "%s\n", what);
+	ret = write(fd, line, n) == n ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+#define EDU_KO		"/kubuf/kubuf_edu.ko"
+#define EDU_MOD		"/sys/module/kubuf_edu"
+
+static int load_edu(void)
+{
+	int fd = open(EDU_KO, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret;
+}
 
 /* A failed unplug leaves the device there again, for the cases after. */
 static void replug_at_exit(void)
 {
+	unsigned int t;
+
+	if (access(EDU_MOD, F_OK))
+		load_edu();
 	if (!unbound_addr[0] || !access(EDU_NODE, F_OK))
 		return;
 	kt_write_file(EDU_DRIVER "/bind", unbound_addr);
 	kt_write_file("/sys/bus/pci/rescan", "1");
+	if (access(EDU_NODE, F_OK) && host_hotplug())
+		host_request("plug");
+	for (t = 0; t < 30000 && access(EDU_NODE, F_OK); t += 50)
+		kt_msleep(50);
+}
+
+/*
+ * The PCI device at @addr gone within @ms after an unplug the host
+ * makes: its driver's remove has returned (the node goes at its start).
+ */
+static void wait_unplugged(const char *addr, unsigned int ms)
+{
+	char path[128];
+	unsigned int t;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
+	for (t = 0; t < ms && !access(path, F_OK); t += 20)
+		kt_msleep(20);
+	if (!access(path, F_OK) || !access(EDU_NODE, F_OK)) {
+		/* Who waits on what: the blocked tasks, in the kernel log. */
+		kt_write_file("/proc/sysrq-trigger", "w");
+		kt_fail(__FILE__, __LINE__, "%s still there after %u ms",
+			addr, ms);
+	}
 }
 
 /* The node, back within @ms after a bind or a rescan. */
@@ -1038,7 +1164,7 @@ static void check_works(void)
 	char *p = map_anon(3 * PG, GUARD);
 	uint32_t id;
 
-	wait_node(10000);
+	wait_node(30000);
 	k = edu_open();
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, p + 1, 2 * PG, RW, &id), 0);
 	KT_ASSERT_EQ(dev_cmd(k, KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, id, 0,
@@ -1052,25 +1178,34 @@ static void check_works(void)
 
 /*
  * The device goes while an application holds everything (struct held)
- * with a DMA in flight, 20 times: by unbinding the driver
- * (/sys/bus/pci/drivers/kubuf_edu/unbind) and by removing the PCI
- * device (/sys/bus/pci/devices/ADDR/remove, the kernel's hot-unplug
- * path), in turns. Then it comes back (bind, rescan) and works. The
- * DMA buffer's memory is freed inside the driver's remove (the DMA API
- * wants it back while the device is there): the application's mapping
- * of it is SIGBUS from then on.
+ * with a DMA in flight, UNPLUGS times in a row, one way per case: the
+ * driver unbound (/sys/bus/pci/drivers/kubuf_edu/unbind), the PCI device
+ * removed (/sys/bus/pci/devices/ADDR/remove, the kernel's hot-unplug
+ * path), or the device unplugged from its PCIe slot by the host (QEMU's
+ * device_del, where the lane lets the host do it: the guest's ACPI
+ * hot-plug driver removes it, then QEMU takes it away). Each time it
+ * comes back (bind, rescan, device_add) and works. The DMA buffer's
+ * memory is freed inside the driver's remove (the DMA API wants it back
+ * while the device is there): the application's mapping of it is
+ * SIGBUS from then on.
  */
 #define UNPLUGS		20
 
-KT_CASE(unplug_storm)
+enum unplug_by { BY_UNBIND, BY_REMOVE, BY_HOST };
+
+static void unplug_storm(enum unplug_by by)
 {
-	char addr[64], path[128];
+	static const char *const name[] = { "driver unbinds",
+					    "PCI removals", "device_del" };
 	double t0, t, worst = 0, total = kt_now();
+	char addr[64], path[128], now[64];
 	struct held h;
 	int i;
 
 	if (access(EDU_NODE, F_OK))
 		kt_skip("no %s: the guest has no edu device", EDU_NODE);
+	if (by == BY_HOST && !host_hotplug())
+		kt_skip("the lane's host does not plug (KUBUF_EDU_HOTPLUG)");
 	edu_pci_addr(addr, sizeof(addr));
 	snprintf(unbound_addr, sizeof(unbound_addr), "%s", addr);
 	atexit(replug_at_exit);
@@ -1079,21 +1214,77 @@ KT_CASE(unplug_storm)
 	for (i = 0; i < UNPLUGS; i++) {
 		hold_everything(&h, 100 + i);
 		t0 = kt_now();
-		if (i % 2)
-			KT_OK(kt_write_file(path, "1"));
-		else
+		if (by == BY_UNBIND) {
+			/* Returns once the driver's remove has. */
 			KT_OK(kt_write_file(EDU_DRIVER "/unbind", addr));
+			KT_ASSERT(access(EDU_NODE, F_OK) && errno == ENOENT);
+		} else {
+			if (by == BY_REMOVE)
+				KT_OK(kt_write_file(path, "1"));
+			else
+				KT_OK(host_request("unplug"));
+			wait_unplugged(addr, 30000);
+		}
 		t = kt_now() - t0;
 		worst = t > worst ? t : worst;
 		check_gone(&h);
-		if (i % 2)
+		if (by == BY_UNBIND)
+			KT_OK(kt_write_file(EDU_DRIVER "/bind", addr));
+		else if (by == BY_REMOVE)
 			KT_OK(kt_write_file("/sys/bus/pci/rescan", "1"));
 		else
-			KT_OK(kt_write_file(EDU_DRIVER "/bind", addr));
+			KT_OK(host_request("plug"));
 		check_works();
+		/* The same function, back at the same address. */
+		edu_pci_addr(now, sizeof(now));
+		KT_ASSERT(!strcmp(now, addr));
 	}
-	kt_note("%d unplugs (unbind, PCI remove) with a DMA in flight in %.1f s; "
-		"the longest took %.3f s", UNPLUGS, kt_now() - total, worst);
+	kt_note("%d %s with a DMA in flight in %.1f s; the longest took "
+		"%.3f s", UNPLUGS, name[by], kt_now() - total, worst);
+}
+
+/*
+ * The driver's module unloaded while an application holds everything
+ * with a DMA in flight: its files pin the core, not the driver, so
+ * rmmod succeeds at once and the application sees the removal; the
+ * module loads again and its device works.
+ */
+KT_CASE(unload_driver)
+{
+	struct held h;
+	double t0;
+	long r;
+
+	if (access(EDU_NODE, F_OK) || access(EDU_KO, F_OK))
+		kt_skip("no edu device, or no " EDU_KO " in this guest");
+	edu_pci_addr(unbound_addr, sizeof(unbound_addr));
+	atexit(replug_at_exit);
+	hold_everything(&h, 7);
+	t0 = kt_now();
+	/* A worker's last reference may go a moment after the call. */
+	while ((r = syscall(SYS_delete_module, "kubuf_edu", O_NONBLOCK)) < 0 &&
+	       errno == EWOULDBLOCK && kt_now() - t0 < 2)
+		kt_msleep(10);
+	KT_OK(r);
+	KT_ASSERT(access(EDU_MOD, F_OK) && errno == ENOENT);
+	check_gone(&h);
+	KT_OK(load_edu());
+	check_works();
+}
+
+KT_CASE(unplug_unbind)
+{
+	unplug_storm(BY_UNBIND);
+}
+
+KT_CASE(unplug_pci_remove)
+{
+	unplug_storm(BY_REMOVE);
+}
+
+KT_CASE(unplug_device_del)
+{
+	unplug_storm(BY_HOST);
 }
 
 KT_MAIN()

@@ -304,25 +304,59 @@ make_initrd() {
 # keeps the watchdog off the TSC: nothing of kubuf depends on it.
 boot() {
 	local lane=$1 acc=$2 gmode=$3 dir=$4 tmo=$5 cpu=max clock=
-	local ttmo=$((test_timeout * ${lane_slow[$1]})) machine=q35 devs=()
+	local ttmo=$((test_timeout * ${lane_slow[$1]})) machine=q35 devs=() hp=()
 	[ "$acc" = kvm ] && cpu=host
 	[ "$acc" = tcg ] && clock=" tsc=reliable"
 	case "${lane_qemu[$lane]}" in
-	edu-iommu) devs=(-device intel-iommu -device edu) ;;
+	edu-iommu) devs=(-device intel-iommu "${edu_slot[@]}") ;;
 	edu-swiotlb)
 		machine=q35,max-ram-below-4g=256M
-		devs=(-device edu) ;;
+		devs=("${edu_slot[@]}") ;;
 	esac
+	# ttyS2, after the console (ttyS0) and the TAP (ttyS1).
+	if [ ${#devs[@]} -gt 0 ]; then
+		hp=(-monitor "pipe:$dir/mon" -serial "file:$dir/hostreq")
+		rm -f "$dir/mon.in" "$dir/mon.out" "$dir/hostreq"
+		mkfifo "$dir/mon.in" "$dir/mon.out"
+		: > "$dir/hostreq"
+	fi
 	timeout -k 5 "$tmo" qemu-system-x86_64 \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-machine "$machine" -accel "$acc" -cpu "$cpu" -smp 2 -m 2G \
 		"${devs[@]}" \
-		-serial "file:$dir/console" -serial "file:$dir/tap" \
+		-serial "file:$dir/console" -serial "file:$dir/tap" "${hp[@]}" \
 		-kernel "$kimage" -initrd "$dir/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1$clock \
 ${lane_cmdline[$lane]} kubuf_mode=$gmode kubuf_timeout=$ttmo \
 kubuf_filter=$filter$guest_env${run_args:+ kubuf_run=\"$run_args\"}" \
 		< /dev/null > "$dir/qemu.log" 2>&1
+}
+
+# The edu device in a PCIe slot of its own (a root port), so that the
+# host can unplug it and plug it back (device_del, device_add).
+edu_slot=(-device pcie-root-port,id=edu-port,chassis=1,slot=1
+	  -device edu,bus=edu-port,id=edu0)
+
+# hotplug_agent DIR PID: the guest asks, a line on its third serial port
+# ("unplug", "plug"; t_edu does), and the host does it through QEMU's
+# monitor (the FIFOs DIR/mon.in and DIR/mon.out, which QEMU holds open
+# both ways, so neither side blocks), until the guest PID ends.
+hotplug_agent() {
+	local dir=$1 pid=$2 req cmd
+	# No filter between tail and read: it would hold the lines back.
+	tail --pid="$pid" -s 0.2 -n +1 -F "$dir/hostreq" 2>/dev/null |
+	while IFS= read -r req; do
+		case "${req%$'\r'}" in
+		unplug) cmd="device_del edu0" ;;
+		plug) cmd="device_add edu,bus=edu-port,id=edu0" ;;
+		*) continue ;;
+		esac
+		printf '%s: %s\n' "${req%$'\r'}" "$cmd" >> "$dir/hotplug.log"
+		# Read-write: never blocks, whether QEMU still reads or not.
+		printf '%s\n' "$cmd" 1<> "$dir/mon.in"
+		# What the monitor said, for the log (it never closes).
+		timeout 1 cat 0<> "$dir/mon.out" >> "$dir/hotplug.log"
+	done
 }
 
 # --- one lane --------------------------------------------------------------
@@ -355,6 +389,7 @@ run_lane() {
 	t0=$SECONDS
 	boot "$lane" "$accel" "$mode" "$dir" "$gtmo" &
 	local guest=$!
+	[ -n "${lane_qemu[$lane]}" ] && hotplug_agent "$dir" $guest &
 	# Show results as they come; tail ends when the guest does.
 	tail --pid=$guest -s 0.5 -n +1 -F "$dir/tap" 2>/dev/null | tr -d '\r' |
 	while IFS= read -r line; do
