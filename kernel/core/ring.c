@@ -827,11 +827,19 @@ static void kubuf_ring_free(struct kubuf_ring *r)
 	kubuf_stat_dec(KUBUF_STAT_RINGS);
 }
 
-static int kubuf_ring_detach_id(struct kubuf_file *kf, u32 id)
+static int kubuf_ring_detach_id(struct kubuf_file *kf, u32 id, bool release)
 {
 	struct kubuf_ring *r;
 
 	mutex_lock(&kf->lock);
+	/*
+	 * Once the device is closing, its rings stay until release():
+	 * kubuf_ring_unplug() walks them without the lock.
+	 */
+	if (!release && READ_ONCE(kf->kd->closing)) {
+		mutex_unlock(&kf->lock);
+		return -ENODEV;
+	}
 	/* Not xa_erase(0): it would free the index ALLOC1 keeps out of use. */
 	r = id ? xa_erase(&kf->rings, id) : NULL;
 	if (r) {
@@ -862,8 +870,10 @@ void kubuf_ring_revoked(struct kubuf_file *kf, struct kubuf_ubuf *ub)
 }
 
 /*
- * The device is gone (kubuf_device_destroy, no ioctl can run): every
- * ring of @kf dies and stops for good; release() frees them.
+ * The device is gone (kubuf_device_destroy): every ring of @kf dies and
+ * stops for good; release() frees them. No ioctl takes a ring out of
+ * @kf->rings once the device is closing (kubuf_ring_detach_id()), so
+ * the walk without the lock meets only rings that live on.
  */
 void kubuf_ring_unplug(struct kubuf_file *kf)
 {
@@ -892,7 +902,7 @@ void kubuf_ring_release_all(struct kubuf_file *kf)
 	unsigned long id;
 
 	xa_for_each(&kf->rings, id, r)
-		kubuf_ring_detach_id(kf, id);
+		kubuf_ring_detach_id(kf, id, true);
 }
 
 /* The validation ladder of ATTACH, before anything is looked up. */
@@ -1074,10 +1084,13 @@ int kubuf_ioc_ring_attach(struct kubuf_file *kf, void __user *argp)
 		/*
 		 * The caller cannot learn the id: undo it, unless another
 		 * thread guessed it and detached it meanwhile (the id may
-		 * even name another ring by now).
+		 * even name another ring by now), or the device is closing
+		 * (see kubuf_ring_detach_id(): release() frees it).
 		 */
 		mutex_lock(&kf->lock);
-		if (xa_cmpxchg(&kf->rings, id, r, NULL, 0) == r) {
+		if (READ_ONCE(kf->kd->closing)) {
+			r = NULL;
+		} else if (xa_cmpxchg(&kf->rings, id, r, NULL, 0) == r) {
 			r->ubuf = NULL;
 			kf->nr_rings--;
 		} else {
@@ -1104,7 +1117,7 @@ int kubuf_ioc_ring_detach(struct kubuf_file *kf, void __user *argp)
 	ret = kubuf_id_from_user(argp, &id);
 	if (ret)
 		return ret;
-	return kubuf_ring_detach_id(kf, id);
+	return kubuf_ring_detach_id(kf, id, false);
 }
 
 int kubuf_ioc_ring_query(struct kubuf_file *kf, void __user *argp)

@@ -929,6 +929,31 @@ struct racer {
 	int last_errno;
 };
 
+/*
+ * Rings attached to and detached from a driver buffer until the device
+ * is gone: a DETACH that passed the ioctl's check as the removal began
+ * must not free a ring the removal is stopping.
+ */
+static void *race_ring(void *arg)
+{
+	struct racer *r = arg;
+	uint32_t kid, id;
+	uint64_t off;
+
+	if (kbuf_alloc(r->fd, PG, KUBUF_KBUF_PAGES, &kid, &off)) {
+		KT_ASSERT_EQ(errno, ENODEV);
+		return NULL;
+	}
+	while (!ring_attach(r->fd, KUBUF_MEM_KBUF, kid, &id)) {
+		if (id_ioctl(r->fd, KUBUF_IOC_RING_DETACH, id))
+			KT_ASSERT_EQ(errno, ENODEV);
+		r->ok++;
+	}
+	KT_ASSERT_EQ(errno, ENODEV);
+	r->last_errno = errno;
+	return NULL;
+}
+
 /* Blocking FILLs of a large registration until the device is gone. */
 static void *race_fill(void *arg)
 {
@@ -1018,7 +1043,7 @@ static void *race_poll(void *arg)
 KT_CASE(remove_races)
 {
 	void *(*const fn[])(void *) = {
-		race_fill, race_reg, race_kbuf, race_poll,
+		race_fill, race_reg, race_kbuf, race_poll, race_ring,
 	};
 	enum { NR = sizeof(fn) / sizeof(fn[0]) };
 	uint64_t base[KUBUF_STAT_NR];
@@ -1051,8 +1076,8 @@ KT_CASE(remove_races)
 	KT_ASSERT_EQ(events(fd) & KUBUF_EVENT_REMOVED, KUBUF_EVENT_REMOVED);
 	assert_stats_one(KUBUF_STAT_PINNED_PAGES, base);
 	kt_note("before the removal: %lu fills, %lu registrations, "
-		"%lu driver buffers, %lu polls",
-		r[0].ok, r[1].ok, r[2].ok, r[3].ok);
+		"%lu driver buffers, %lu polls, %lu rings",
+		r[0].ok, r[1].ok, r[2].ok, r[3].ok, r[4].ok);
 	close(fd);
 	munmap(b, 16 << 20);
 	munmap(u, 16 * PG);
@@ -1615,6 +1640,52 @@ KT_CASE(remove_vs_dma_faults)
 	}
 	kt_note("%d touchers of %d ended by SIGBUS, the others by ENODEV",
 		sigbus, TOUCHERS * TOUCH_ROUNDS);
+	assert_stats(base);
+}
+
+/*
+ * A driver keeps its own hold on a DMA driver buffer beyond the callback
+ * (as for a transfer its interrupt ends) and gives it back from a work
+ * item a moment later: the removal waits for it before the memory goes.
+ * Device 1 of the client: CHECKSUM with KT_LATE keeps the hold 300 ms;
+ * its remove path WARNs if kubuf_device_destroy() returned before.
+ */
+#define KT_LATE		0x4c617465U
+
+KT_CASE(remove_waits_dma_hold)
+{
+	uint64_t base[KUBUF_STAT_NR], off = 0, sum;
+	struct kubuf_info in;
+	unsigned char *d;
+	uint32_t id = 0;
+	double t0, t;
+	int fd;
+
+	stats(base);
+	load_client(NDEV);
+	fd = KT_OK(open_dev(1, O_RDWR));
+	info(fd, &in);
+	if (!(in.features & KUBUF_FEAT_KBUF_DMA)) {
+		close(fd);
+		KT_OK(unload_client());
+		kt_skip("no DMA driver buffers here");
+	}
+	KT_OK(kbuf_alloc(fd, 4 * PG, KUBUF_KBUF_DMA, &id, &off));
+	d = kbuf_map(fd, off, 4 * PG);
+	KT_OK(fill(fd, KUBUF_MEM_KBUF, id, 0, 4 * PG, 3, 0));
+	KT_OK(kt_dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_KBUF, id, PG,
+			 KT_LATE, &sum));
+	/* One at a time: the driver still holds it. */
+	KT_ERRNO(kt_dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_KBUF, id, PG,
+			    KT_LATE, &sum), EBUSY);
+	t0 = kt_now();
+	KT_OK(trigger(1, "remove"));
+	t = kt_now() - t0;
+	kt_note("the removal took %.3f s with the driver's hold out", t);
+	KT_ASSERT_EQ(kt_touch(d), SIGBUS);
+	munmap(d, 4 * PG);
+	close(fd);
+	KT_OK(unload_client());
 	assert_stats(base);
 }
 
