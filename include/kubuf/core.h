@@ -90,6 +90,8 @@ struct kubuf_user;
  * @kf:		private: the file the buffer belongs to.
  * @ubuf:	private: the registration, if it is one.
  * @kbuf:	private: the driver buffer, if it is one.
+ * @dma_hold:	private: a driver's hold (kubuf_mem_get()) on a DMA driver
+ *		buffer, which kubuf_device_destroy() waits for.
  * @app_write:	the application may write the memory too.
  */
 struct kubuf_mem {
@@ -101,6 +103,7 @@ struct kubuf_mem {
 	struct kubuf_file *kf;
 	struct kubuf_ubuf *ubuf;
 	struct kubuf_kbuf *kbuf;
+	bool dma_hold;
 	bool app_write;
 };
 

@@ -571,13 +571,15 @@ EXPORT_SYMBOL_GPL(kubuf_device_revoke);
  * every registration of every open file is revoked (the driver's
  * ->revoke is called for each, so that it stops DMA it started on its
  * own, and the holds are waited for) and every ring stopped, and the
- * applications are told (KUBUF_EVENT_REMOVED, POLLHUP). Last, the DMA
- * memory of the device's driver buffers is freed (their mappings raise
- * SIGBUS from then on). When this returns, no callback of @kd runs or
+ * applications are told (KUBUF_EVENT_REMOVED, POLLHUP). Last, once the
+ * driver's own holds on DMA driver buffers (kubuf_mem_get()) are given
+ * back, their memory is freed (their mappings raise SIGBUS from then
+ * on). When this returns, no callback of @kd runs or
  * will run, no memory of the DMA API is held for @dev, and the driver
  * may stop its device, free what its callbacks use and unload. Open
  * files live on until closed.
- * Context: process; the caller holds no memory of @kd's files.
+ * Context: process; the caller itself holds no memory of @kd's files
+ * (holds of its work items are waited for, and must end without it).
  */
 void kubuf_device_destroy(struct kubuf_device *kd)
 {

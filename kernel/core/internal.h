@@ -115,6 +115,8 @@ struct kubuf_notify {
  * @dma_lock:	protects @dma_kbufs.
  * @dma_kbufs:	driver buffers holding DMA memory of @dev (kbuf.c), which
  *		kubuf_device_destroy() frees before it returns.
+ * @dma_holds:	the driver's holds (kubuf_mem_get()) on those buffers,
+ *		which kubuf_device_destroy() waits for first.
  * @free_work:	frees it after the last reference (device.c).
  * @name_node:	in the list of names taken (device.c), create to destroy.
  */
@@ -138,6 +140,7 @@ struct kubuf_device {
 	struct list_head files;
 	struct mutex dma_lock;		/* see above */
 	struct list_head dma_kbufs;
+	atomic_t dma_holds;
 	struct work_struct free_work;
 	struct list_head name_node;
 };
@@ -294,6 +297,8 @@ int kubuf_kbuf_mmap(struct kubuf_file *kf, struct file *file,
 int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id,
 		       struct kubuf_mem *m);
 void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb);
+void kubuf_kbuf_dma_hold(struct kubuf_mem *m);
+void kubuf_kbuf_dma_unhold(struct kubuf_kbuf *kb);
 void kubuf_kbuf_release_all(struct kubuf_file *kf);
 void kubuf_kbuf_unplug(struct kubuf_device *kd);
 u64 kubuf_kbuf_features(const struct kubuf_device *kd);

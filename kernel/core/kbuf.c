@@ -365,7 +365,10 @@ static void kubuf_kbuf_free_dma(struct kubuf_kbuf *kb)
 	list_del_init(&kb->dma_node);
 	dma_free_coherent(kb->kd->dev, kb->nr_pages << PAGE_SHIFT, kb->vaddr,
 			  kb->dma_addr);
-	kb->vaddr = NULL;
+	WRITE_ONCE(kb->vaddr, NULL);
+	WRITE_ONCE(kb->dma_addr, DMA_MAPPING_ERROR);
+	/* No memory, no memory charge (the other limits last as documented). */
+	kubuf_memlock_uncharge(&kb->memlock);
 }
 
 /* The last reference is gone: no VMA, no table, no device command. */
@@ -572,9 +575,10 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_mem *m)
 	kref_get(&kb->ref);
 
 	memset(m, 0, sizeof(*m));	/* no field left from the caller */
-	m->vaddr = kb->vaddr;
+	/* A removal may have freed DMA memory: NULL, DMA_MAPPING_ERROR. */
+	m->vaddr = READ_ONCE(kb->vaddr);
 	m->len = (u64)kb->nr_pages << PAGE_SHIFT;
-	m->dma_addr = kb->kind == KUBUF_KBUF_DMA ? kb->dma_addr :
+	m->dma_addr = kb->kind == KUBUF_KBUF_DMA ? READ_ONCE(kb->dma_addr) :
 						     DMA_MAPPING_ERROR;
 	m->kf = kf;
 	m->kbuf = kb;
@@ -585,6 +589,31 @@ int kubuf_kbuf_dev_get(struct kubuf_file *kf, u32 id, struct kubuf_mem *m)
 void kubuf_kbuf_dev_put(struct kubuf_kbuf *kb)
 {
 	kubuf_kbuf_put(kb);
+}
+
+/*
+ * A driver's hold on a DMA buffer (kubuf_mem_get()): removal waits for
+ * it before the memory goes. Counted before kubuf_mem_alive() is looked
+ * at, with a full barrier between, against removal's write of closing
+ * before it reads the count: either the holder sees the device closing
+ * and lets go, or removal sees the hold and waits.
+ */
+void kubuf_kbuf_dma_hold(struct kubuf_mem *m)
+{
+	struct kubuf_device *kd = m->kbuf->kd;
+
+	if (m->kbuf->kind != KUBUF_KBUF_DMA)
+		return;
+	atomic_inc(&kd->dma_holds);
+	/* Pairs with synchronize_srcu() after closing is set (above). */
+	smp_mb__after_atomic();
+	m->dma_hold = true;
+}
+
+void kubuf_kbuf_dma_unhold(struct kubuf_kbuf *kb)
+{
+	if (atomic_dec_and_test(&kb->kd->dma_holds))
+		wake_up_var(&kb->kd->dma_holds);
 }
 
 /* --- ioctls ---------------------------------------------------------------- */
@@ -760,6 +789,10 @@ void kubuf_kbuf_unplug(struct kubuf_device *kd)
 {
 	struct kubuf_kbuf *kb, *next;
 	struct kubuf_file *kf;
+	struct xarray zapped;
+
+	/* The driver's holds end first (kubuf_kbuf_dma_hold()). */
+	wait_var_event(&kd->dma_holds, !atomic_read(&kd->dma_holds));
 
 	mutex_lock(&kd->dma_lock);
 	if (list_empty(&kd->dma_kbufs)) {
@@ -768,12 +801,25 @@ void kubuf_kbuf_unplug(struct kubuf_device *kd)
 	}
 	mutex_unlock(&kd->dma_lock);
 
-	/* A file on the list is not released: its address space is alive. */
+	/*
+	 * A file on the list is not released: its address space is alive.
+	 * Files opened through one node share it: each is zapped once (the
+	 * set of those done is keyed by address; if it cannot grow, a
+	 * space is only zapped again).
+	 */
+	xa_init(&zapped);
 	mutex_lock(&kd->lock);
-	list_for_each_entry(kf, &kd->files, node)
+	list_for_each_entry(kf, &kd->files, node) {
+		unsigned long key = (unsigned long)kf->mapping;
+
+		if (xa_load(&zapped, key))
+			continue;
 		unmap_mapping_range(kf->mapping,
 				    (loff_t)1 << KUBUF_KBUF_OFF_SHIFT, 0, 1);
+		xa_store(&zapped, key, xa_mk_value(1), GFP_KERNEL);
+	}
 	mutex_unlock(&kd->lock);
+	xa_destroy(&zapped);
 
 	mutex_lock(&kd->dma_lock);
 	list_for_each_entry_safe(kb, next, &kd->dma_kbufs, dma_node)

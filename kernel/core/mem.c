@@ -10,7 +10,10 @@
  * every user to let go before it unmaps and unpins (ubuf.c). A hold on a
  * driver buffer is a reference on the buffer: its memory outlives the
  * application's KUBUF_IOC_KBUF_FREE and munmap until the hold is given
- * back (kbuf.c). Either way the holder stops at the next page once
+ * back (kbuf.c). A DMA buffer's memory goes with its device, though:
+ * kubuf_device_destroy() waits for the driver's own holds on such
+ * buffers (kubuf_mem_get(), counted in kubuf_device.dma_holds) before it
+ * frees it. Either way the holder stops at the next page once
  * kubuf_mem_alive() turns false, which also happens when the file is
  * released or the device removed.
  */
@@ -24,6 +27,9 @@
  * @access:	KUBUF_ACCESS_DEV_* the device needs (registrations only).
  * @m:		filled in on success.
  *
+ * A hold of a registration is waited for by its revocation, a hold of a
+ * DMA driver buffer by the device's removal: give it back once
+ * kubuf_mem_alive() is false, without waiting for either.
  * Context: process, no lock of the core held, and no other hold of a
  * registration of @kf (revocation may be waiting for it).
  * Return: 0, -ENOENT (no such buffer), -EACCES (registered without that
@@ -38,6 +44,9 @@ int kubuf_mem_get(struct kubuf_file *kf, u32 kind, u32 id, u32 access,
 	mutex_lock(&kf->lock);
 	ret = kubuf_mem_get_locked(kf, kind, id, access, m);
 	mutex_unlock(&kf->lock);
+	/* Counted before alive is looked at: see kubuf_kbuf_dma_hold(). */
+	if (!ret && m->kbuf)
+		kubuf_kbuf_dma_hold(m);
 	if (!ret && !kubuf_mem_alive(m)) {
 		kubuf_mem_put(m);
 		ret = -ESHUTDOWN;
@@ -89,6 +98,8 @@ void kubuf_mem_put(struct kubuf_mem *m)
 {
 	if (m->ubuf)
 		kubuf_ubuf_dev_put(m->ubuf);
+	if (m->dma_hold)
+		kubuf_kbuf_dma_unhold(m->kbuf);
 	if (m->kbuf)
 		kubuf_kbuf_dev_put(m->kbuf);
 	memset(m, 0, sizeof(*m));

@@ -75,6 +75,9 @@ MODULE_PARM_DESC(devices, "kubuf devices to create, 1 to 8 (default 2)");
  * @stimer:	the stream's "interrupt": every ms, one more record due.
  * @ticks:	records due and not produced yet.
  * @stream_stops: ->stream_stop calls.
+ * @late_work:	gives @late_m back, KT_LATE_MS after a CHECKSUM with KT_LATE.
+ * @late_m:	that command's hold, kept beyond its slice.
+ * @late_held:	@late_m is held.
  * @dir:	its debugfs directory.
  */
 struct kt_dev {
@@ -95,6 +98,9 @@ struct kt_dev {
 	struct hrtimer stimer;
 	atomic_t ticks;
 	atomic_t stream_stops;
+	struct delayed_work late_work;
+	struct kubuf_mem late_m;
+	atomic_t late_held;
 	struct dentry *dir;
 };
 
@@ -108,6 +114,12 @@ struct kt_dev {
  *            wakes the ring (kubuf_ring_wake); each burst produces the
  *            records due (KUBUF_REC_USER, 8 bytes: their number),
  *            dropping what does not fit; ->stream_stop stops the timer;
+ *   CHECKSUM with @seed KT_LATE: the driver keeps its hold beyond the
+ *            slice, as for a transfer its interrupt ends, and gives it
+ *            back from a work item KT_LATE_MS later (reading the memory
+ *            first if it is still alive); the command's result is 0.
+ *            The remove path checks that kubuf_device_destroy() waited
+ *            for it: a DMA buffer's memory goes with the removal;
  *   FILL     with KT_NOTIFY in @seed: once done, a timer raises
  *            KUBUF_EVENT_DONE on the file from interrupt context (a
  *            timer's softirq; a hard timer's context is the raw kind no
@@ -115,6 +127,8 @@ struct kt_dev {
  *            says), kubuf_file_get() keeping the file meanwhile.
  */
 #define KT_NOTIFY	0x80000000U
+#define KT_LATE		0x4c617465U	/* "Late" */
+#define KT_LATE_MS	300
 #define KT_SUM_MAX	SZ_1M
 
 static struct kt_dev *kt_devs;
@@ -139,7 +153,9 @@ static int kt_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
 
 	if (td->index && (a->op == KUBUF_DEV_CHECKSUM ||
 			  a->op == KUBUF_DEV_RESET)) {
-		if (a->seed || a->repeat || a->src_kind || a->src_id ||
+		if ((a->seed && (a->op != KUBUF_DEV_CHECKSUM ||
+				 a->seed != KT_LATE)) ||
+		    a->repeat || a->src_kind || a->src_id ||
 		    a->src_offset || !a->id)
 			return -EINVAL;
 		if (a->op == KUBUF_DEV_RESET &&
@@ -163,14 +179,44 @@ static int kt_cmd_check(struct kubuf_device *kd, const struct kubuf_dev_cmd *a,
  * The next KT_SLICE bytes at most of the fill; c->drv[0] holds the bytes
  * done so far.
  */
+/* KT_LATE: the hold given back late, the memory read first if alive. */
+static void kt_late_work(struct work_struct *work)
+{
+	struct kt_dev *td = container_of(work, struct kt_dev, late_work.work);
+	struct kubuf_mem m = td->late_m;
+	u64 sum = KUBUF_CHECKSUM_INIT;
+
+	if (kubuf_mem_alive(&m))
+		sum = kubuf_checksum(sum, m.vaddr, m.len);
+	/* Cleared before the hold goes: kt_remove() looks at it after. */
+	atomic_set(&td->late_held, 0);
+	kubuf_mem_put(&m);
+	(void)sum;
+}
+
 /* CHECKSUM, holding the buffer itself: one slice (at most KT_SUM_MAX). */
 static int kt_checksum(struct kubuf_cmd *c)
 {
+	struct kt_dev *td = kubuf_device_priv(kubuf_file_device(c->kf));
 	const struct kubuf_dev_cmd *a = &c->args;
 	struct kubuf_mem m;
 	u64 sum = KUBUF_CHECKSUM_INIT, done = 0;
 	int ret;
 
+	if (a->seed == KT_LATE) {
+		if (atomic_cmpxchg(&td->late_held, 0, 1))
+			return -EBUSY;
+		ret = kubuf_mem_get(c->kf, a->kind, a->id,
+				    KUBUF_ACCESS_DEV_READ, &td->late_m);
+		if (ret) {
+			atomic_set(&td->late_held, 0);
+			return ret;
+		}
+		schedule_delayed_work(&td->late_work,
+				      msecs_to_jiffies(KT_LATE_MS));
+		c->result = 0;
+		return 0;
+	}
 	ret = kubuf_mem_get(c->kf, a->kind, a->id, KUBUF_ACCESS_DEV_READ, &m);
 	if (ret)
 		return ret;
@@ -375,6 +421,9 @@ static void kt_remove(struct kt_dev *td)
 	if (td->kd) {
 		kubuf_device_destroy(td->kd);
 		td->kd = NULL;
+		/* It waited for the driver's holds on DMA buffers: KT_LATE's. */
+		WARN_ON(atomic_read(&td->late_held) &&
+			td->late_m.kbuf && td->late_m.dma_hold);
 		/*
 		 * The device is gone for the DMA API too: nothing may be
 		 * allocated for it any more (what was, mapped driver buffers,
@@ -483,6 +532,8 @@ static int kt_dev_init(struct kt_dev *td, unsigned int i)
 	atomic_set(&td->stream_stops, 0);
 	td->timer.function = kt_timer;
 	INIT_WORK(&td->put_work, kt_put_work);
+	INIT_DELAYED_WORK(&td->late_work, kt_late_work);
+	atomic_set(&td->late_held, 0);
 
 	td->pdev = platform_device_register_simple("kubuf-test", i, NULL, 0);
 	if (IS_ERR(td->pdev)) {
@@ -528,6 +579,7 @@ static void kt_cleanup(void)
 		hrtimer_cancel(&td->timer);
 		hrtimer_cancel(&td->stimer);	/* stopped by the core already */
 		flush_work(&td->put_work);
+		flush_delayed_work(&td->late_work);
 		if (td->nkf)
 			kubuf_file_put(td->nkf);
 		platform_device_unregister(td->pdev);
