@@ -44,9 +44,11 @@
  * Lifetime: after kubuf_device_destroy() returns, the core calls no
  * callback of that device again and the driver may unload; open files of
  * the device live on, with every call but GET_INFO and GET_EVENTS
- * failing with -ENODEV, until the application closes them. Their DMA
- * driver buffers, still mapped, keep the struct device (a reference) and
- * their memory until unmapped.
+ * failing with -ENODEV, until the application closes them. The memory
+ * of their DMA driver buffers went back to the DMA API inside
+ * kubuf_device_destroy() (after the driver's own holds on it ended), and
+ * their mappings raise SIGBUS; driver buffers of pages stay readable
+ * until unmapped.
  */
 #ifndef KUBUF_CORE_H
 #define KUBUF_CORE_H
