@@ -315,10 +315,8 @@ boot() {
 	esac
 	# ttyS2, after the console (ttyS0) and the TAP (ttyS1).
 	if [ ${#devs[@]} -gt 0 ]; then
-		hp=(-monitor "pipe:$dir/mon" -serial "file:$dir/hostreq")
-		rm -f "$dir/mon.in" "$dir/mon.out" "$dir/hostreq"
-		mkfifo "$dir/mon.in" "$dir/mon.out"
-		: > "$dir/hostreq"
+		hp=(-monitor "pipe:$dir/mon" -serial "pipe:$dir/req")
+		make_fifos "$dir"
 	fi
 	timeout -k 5 "$tmo" qemu-system-x86_64 \
 		-nodefaults -no-user-config -display none -no-reboot \
@@ -337,14 +335,21 @@ kubuf_filter=$filter$guest_env${run_args:+ kubuf_run=\"$run_args\"}" \
 edu_slot=(-device pcie-root-port,id=edu-port,chassis=1,slot=1
 	  -device edu,bus=edu-port,id=edu0)
 
-# hotplug_agent DIR PID: the guest asks, a line on its third serial port
+# make_fifos DIR: the FIFOs of the monitor and of the guest's requests.
+make_fifos() {
+	local f
+	for f in mon.in mon.out req.in req.out; do
+		[ -p "$1/$f" ] || { rm -f "$1/$f" && mkfifo "$1/$f"; }
+	done
+}
+
+# hotplug_agent DIR: the guest asks, a line on its third serial port
 # ("unplug", "plug"; t_edu does), and the host does it through QEMU's
-# monitor (the FIFOs DIR/mon.in and DIR/mon.out, which QEMU holds open
-# both ways, so neither side blocks), until the guest PID ends.
+# monitor. Both go through FIFOs (DIR/req.out, DIR/mon.in, DIR/mon.out)
+# that QEMU holds open both ways, and so does this: no side blocks on
+# an open or sees an end. The caller kills it when the guest is over.
 hotplug_agent() {
-	local dir=$1 pid=$2 req cmd
-	# No filter between tail and read: it would hold the lines back.
-	tail --pid="$pid" -s 0.2 -n +1 -F "$dir/hostreq" 2>/dev/null |
+	local dir=$1 req cmd
 	while IFS= read -r req; do
 		case "${req%$'\r'}" in
 		unplug) cmd="device_del edu0" ;;
@@ -356,7 +361,7 @@ hotplug_agent() {
 		printf '%s\n' "$cmd" 1<> "$dir/mon.in"
 		# What the monitor said, for the log (it never closes).
 		timeout 1 cat 0<> "$dir/mon.out" >> "$dir/hotplug.log"
-	done
+	done 0<> "$dir/req.out"
 }
 
 # --- one lane --------------------------------------------------------------
@@ -387,9 +392,15 @@ run_lane() {
 
 	echo "== $lane: booting Linux $krel ($accel, timeout ${gtmo}s)"
 	t0=$SECONDS
+	rm -f "$dir/hotplug.log"
+	# Before the guest: boot() finds them made.
+	[ -n "${lane_qemu[$lane]}" ] && make_fifos "$dir"
 	boot "$lane" "$accel" "$mode" "$dir" "$gtmo" &
-	local guest=$!
-	[ -n "${lane_qemu[$lane]}" ] && hotplug_agent "$dir" $guest &
+	local guest=$! agent=
+	if [ -n "${lane_qemu[$lane]}" ]; then
+		hotplug_agent "$dir" &
+		agent=$!
+	fi
 	# Show results as they come; tail ends when the guest does.
 	tail --pid=$guest -s 0.5 -n +1 -F "$dir/tap" 2>/dev/null | tr -d '\r' |
 	while IFS= read -r line; do
@@ -404,6 +415,7 @@ run_lane() {
 	done
 	wait $guest
 	rc=$?
+	[ -n "$agent" ] && kill $agent 2>/dev/null && wait $agent 2>/dev/null
 	tr -d '\r' < "$dir/tap" > "$dir/tap.txt" && mv "$dir/tap.txt" "$dir/tap"
 
 	passed=$(grep -c '^ok ' "$dir/tap")
