@@ -627,9 +627,8 @@ KT_CASE(passed_fd_outlives_registrant)
 {
 	size_t len = 16 * PG;
 	int sv[2], status, fd;
-	struct kubuf_dev_cmd c;
 	struct kubuf_id arg;
-	uint64_t sum;
+	uint64_t sum, result = 0;
 	uint32_t id;
 	pid_t pid;
 
@@ -659,22 +658,12 @@ KT_CASE(passed_fd_outlives_registrant)
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 16);
 
 	/* The device reads what the dead process wrote. */
-	memset(&c, 0, sizeof(c));
-	c.op = KUBUF_DEV_CHECKSUM;
-	c.kind = KUBUF_MEM_UBUF;
-	c.id = id;
-	c.len = len;
-	KT_OK(ioctl(fd, KUBUF_IOC_DEV_CMD, &c));
-	KT_ASSERT(c.result == sum);
+	KT_OK(kt_dev_cmd(fd, KUBUF_DEV_CHECKSUM, 0, KUBUF_MEM_UBUF, id, len, 0,
+			 &result));
+	KT_ASSERT(result == sum);
 	/* Writes it, and is cut off by the close, mid-transfer. */
-	memset(&c, 0, sizeof(c));
-	c.op = KUBUF_DEV_FILL;
-	c.flags = KUBUF_DEV_NOWAIT;
-	c.kind = KUBUF_MEM_UBUF;
-	c.id = id;
-	c.len = len;
-	c.seed = 3;
-	KT_OK(ioctl(fd, KUBUF_IOC_DEV_CMD, &c));
+	KT_OK(kt_dev_cmd(fd, KUBUF_DEV_FILL, KUBUF_DEV_NOWAIT, KUBUF_MEM_UBUF,
+			 id, len, 3, NULL));
 	kt_msleep(300);
 	close(fd);
 	wait_stat(KUBUF_STAT_CMDS, 0, 10000);
