@@ -52,10 +52,14 @@ static void broken(struct kubuf_ring_view *v, const char *side)
 	bench_abort("kubuf");
 }
 
-/* Up to @n records; returns how many went in. */
+/*
+ * Up to @n records; returns how many went in. @single (a constant where
+ * this is inlined): one publish per record, else one per call.
+ */
 BENCH_STEP unsigned int kubuf_produce_some(struct job *j,
 					      struct kubuf_ring_view *v,
-					      uint64_t *seq, unsigned int n)
+					      uint64_t *seq, unsigned int n,
+					      const int single)
 {
 	unsigned int i;
 	void *p;
@@ -65,22 +69,23 @@ BENCH_STEP unsigned int kubuf_produce_some(struct job *j,
 		if (!p)
 			break;
 		bench_put(j, p, (*seq)++);
-		kubuf_ring_prod_commit(v, (__u32)j->len);
-		if (j->burst == 1)
+		kubuf_ring_prod_commit(v);
+		if (single)
 			kubuf_ring_prod_publish(v);
 	}
 	/* Also publishes padding queued by a reserve that found no room. */
-	if (j->burst != 1 || !i)
+	if (!single || !i)
 		kubuf_ring_prod_publish(v);
 	if (v->err)
 		broken(v, "producer");
 	return i;
 }
 
-/* Up to @n records; returns how many came out. */
+/* Up to @n records; returns how many came out. @single: as above. */
 BENCH_STEP unsigned int kubuf_consume_some(struct job *j,
 					      struct kubuf_ring_view *v,
-					      uint64_t *seq, unsigned int n)
+					      uint64_t *seq, unsigned int n,
+					      const int single)
 {
 	__u64 start = v->pos;
 	struct kubuf_rec rec;
@@ -97,12 +102,12 @@ BENCH_STEP unsigned int kubuf_consume_some(struct job *j,
 				break;
 		}
 		bench_get(j, p, seq);
-		kubuf_ring_cons_next(v, &rec);
-		if (j->burst == 1)
+		kubuf_ring_cons_next(v);
+		if (single)
 			kubuf_ring_cons_release(v);
 	}
 	/* Once per burst; and padding skipped with no record after it. */
-	if ((j->burst != 1 || !i) && v->pos != start)
+	if ((!single || !i) && v->pos != start)
 		kubuf_ring_cons_release(v);
 	return i;
 }
@@ -111,14 +116,18 @@ BENCH_STEP unsigned int kubuf_produce_step(struct job *j, uint64_t *seq)
 {
 	struct kring *k = j->ring;
 
-	return kubuf_produce_some(j, &k->prod, seq, j->burst);
+	if (j->burst == 1)
+		return kubuf_produce_some(j, &k->prod, seq, 1, 1);
+	return kubuf_produce_some(j, &k->prod, seq, j->burst, 0);
 }
 
 BENCH_STEP unsigned int kubuf_consume_step(struct job *j, uint64_t *seq)
 {
 	struct kring *k = j->ring;
 
-	return kubuf_consume_some(j, &k->cons, seq, j->burst);
+	if (j->burst == 1)
+		return kubuf_consume_some(j, &k->cons, seq, 1, 1);
+	return kubuf_consume_some(j, &k->cons, seq, j->burst, 0);
 }
 
 static void *kubuf_produce(void *arg)

@@ -80,6 +80,8 @@
 	} while (0)
 /* Pair (3), the load: only ever after kubuf_ring_store_mb(). */
 #define kubuf_ring_load_after_mb(p)	smp_load_acquire(p)
+#define kubuf_ring_slow			noinline
+#define kubuf_ring_unused		__maybe_unused
 #else
 #define kubuf_ring_read(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
 #define kubuf_ring_write(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELAXED)
@@ -87,7 +89,20 @@
 #define kubuf_ring_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define kubuf_ring_store_mb(p, v)	__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define kubuf_ring_load_after_mb(p)	__atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define kubuf_ring_slow			__attribute__((__noinline__))
+#define kubuf_ring_unused		__attribute__((__unused__))
 #endif
+
+/*
+ * Per-record calls are always inlined (kubuf_ring_fast); what they leave
+ * to a slow path (kubuf_ring_slow) never is, so that the fast paths stay
+ * small enough to inline in every loop that calls them. The attribute is
+ * spelled out for the kernel too: __always_inline would repeat the
+ * __inline__ these functions have in both worlds.
+ */
+#define kubuf_ring_fast			__attribute__((__always_inline__))
+
+#define kubuf_ring_unlikely(x)		__builtin_expect(!!(x), 0)
 
 /**
  * struct kubuf_ring_view - one side's private view of a ring. Never in
@@ -95,18 +110,34 @@
  * @ctl:	the control block.
  * @data:	the data area.
  * @size:	bytes of the data area (a power of two).
- * @pos:	this side's position: head for a producer, tail for a consumer.
+ * @mask:	@size - 1.
+ * @pos:	this side's position: head as published for a producer,
+ *		tail as consumed (released or not) for a consumer.
  * @peer:	the other side's position as last read and checked.
- * @pending:	producer: bytes written since the last kubuf_ring_prod_publish.
+ * @at:		producer: where the next record goes, @pos plus the bytes
+ *		committed since the last kubuf_ring_prod_publish().
+ * @lim:	the fast paths' bound, derived from the above and never from
+ *		shared memory: the producer may write up to @lim, the
+ *		consumer read up to @lim, without another check of @peer or
+ *		of the end of the data area. It is min(@peer + @size, end of
+ *		the lap of @at) for a producer, min(@peer, end of the lap of
+ *		@pos) for a consumer, and empties (@at or @pos) once @err is
+ *		set, so that a broken view takes every slow path.
+ * @rsv:	producer: where the record reserved last ends, @at once it
+ *		is committed; consumer: bytes of the record peeked last,
+ *		header and alignment included.
  * @err:	KUBUF_RING_ERR_* of the first check that failed, or 0.
  */
 struct kubuf_ring_view {
 	struct kubuf_ring_ctl *ctl;
 	unsigned char *data;
 	__u64 size;
+	__u64 mask;
 	__u64 pos;
 	__u64 peer;
-	__u64 pending;
+	__u64 at;
+	__u64 lim;
+	__u64 rsv;
 	__u32 err;
 };
 
@@ -121,9 +152,12 @@ static __inline__ void kubuf_ring_view_init(struct kubuf_ring_view *v,
 	v->ctl = (struct kubuf_ring_ctl *)ring;
 	v->data = (unsigned char *)ring + KUBUF_RING_CTL_SIZE;
 	v->size = size;
+	v->mask = size - 1;
 	v->pos = 0;
 	v->peer = 0;
-	v->pending = 0;
+	v->at = 0;
+	v->lim = 0;
+	v->rsv = 0;
 	v->err = 0;
 }
 
@@ -144,10 +178,59 @@ static __inline__ int kubuf_ring_fail(struct kubuf_ring_view *v, __u32 err)
 {
 	if (!v->err)
 		v->err = err;
+	/*
+	 * Broken stays broken, whichever side's calls come next: both fast
+	 * paths find no room and nothing published, and what was committed
+	 * and not published is dropped.
+	 */
+	v->at = v->pos;
+	v->lim = v->pos;
 	return -EPROTO;
 }
 
+/* Bytes from @p to the end of its lap of the data area (1 to size). */
+static __inline__ __u64 kubuf_ring_to_end(const struct kubuf_ring_view *v,
+					  __u64 p)
+{
+	return v->size - (p & v->mask);
+}
+
+/* A record header as the one 8-byte word both sides move it in. */
+union kubuf_ring_hdr {
+	struct kubuf_rec r;
+	__u64 raw;
+};
+
+/* Write a record header: one 8-byte store. */
+static __inline__ kubuf_ring_fast void *
+kubuf_ring_put(struct kubuf_ring_view *v, __u64 at, __u32 len, __u16 type)
+{
+	unsigned char *r = v->data + (at & v->mask);
+	union kubuf_ring_hdr h;
+
+	h.r.len = len;
+	h.r.type = type;
+	h.r.flags = 0;
+	kubuf_ring_write((__u64 *)r, h.raw);
+	return r + sizeof(h.r);
+}
+
 /* --- producer ------------------------------------------------------------ */
+
+/* The producer's fast-path bound (see struct kubuf_ring_view). */
+static __inline__ void kubuf_ring_prod_limit(struct kubuf_ring_view *v)
+{
+	__u64 room = v->size - (v->at - v->peer);
+	__u64 to_end = kubuf_ring_to_end(v, v->at);
+
+	v->lim = v->at + (v->err ? 0 : room < to_end ? room : to_end);
+}
+
+/* Bytes committed and not yet published. */
+static __inline__ __u64 kubuf_ring_prod_pending(const struct kubuf_ring_view *v)
+{
+	return v->at - v->pos;
+}
 
 /*
  * Bytes the producer may still write: reads tail (pair (2)) and checks it.
@@ -163,7 +246,56 @@ static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
 	if (tail - v->peer > v->pos - v->peer)
 		return kubuf_ring_fail(v, KUBUF_RING_ERR_TAIL);
 	v->peer = tail;
-	return (long long)(v->size - (v->pos + v->pending - tail));
+	kubuf_ring_prod_limit(v);
+	return (long long)(v->size - (v->at - tail));
+}
+
+/*
+ * kubuf_ring_prod_reserve() when the record does not fit below v->lim:
+ * the end of the data area (padding first), a tail not read for a while,
+ * a full ring, a record that can never fit, or a broken view.
+ */
+static kubuf_ring_slow kubuf_ring_unused void *
+kubuf_ring_prod_reserve_slow(struct kubuf_ring_view *v, __u32 len, __u16 type)
+{
+	__u64 need = kubuf_rec_size(len);
+	__u64 at = v->at;
+	__u64 to_end = kubuf_ring_to_end(v, at);
+	__u64 pad = need > to_end ? to_end : 0;
+	__u64 space = v->size - (at - v->peer);
+	long long now;
+
+	if (need > v->size || v->err)
+		return (void *)0;
+	/*
+	 * The tail checked last is enough when it shows room: the consumer
+	 * only ever releases more. Read tail again (pair (2)) only when it
+	 * does not, so a record costs no load of the consumer's line.
+	 */
+	if (space < pad + need) {
+		now = kubuf_ring_prod_space(v);
+		if (now < 0 || (__u64)now < pad)
+			return (void *)0;
+		space = (__u64)now;
+	}
+	if (pad) {
+		kubuf_ring_put(v, at, (__u32)(pad - sizeof(struct kubuf_rec)),
+			       KUBUF_REC_PAD);
+		at += pad;
+		v->at = at;
+		space -= pad;
+	}
+	/* Never below at: commit must not take at past it. */
+	kubuf_ring_prod_limit(v);
+	/*
+	 * Padding is queued even when the record does not fit after it: a
+	 * record larger than half the data area may never fit behind the
+	 * padding, even in an empty ring, but always fits at the start.
+	 */
+	if (space < need)
+		return (void *)0;
+	v->rsv = at + need;
+	return kubuf_ring_put(v, at, len, type);
 }
 
 /*
@@ -174,58 +306,26 @@ static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
  * it), or NULL with v->err set if the consumer broke the ring. A record
  * larger than the data area can never fit: callers check
  * kubuf_rec_size(len) <= size first.
+ *
+ * The fast path is one test: the record fits below v->lim, which already
+ * accounts for the tail checked last and the end of the data area.
  */
-static __inline__ void *kubuf_ring_prod_reserve(struct kubuf_ring_view *v,
-						__u32 len, __u16 type)
+static __inline__ kubuf_ring_fast void *
+kubuf_ring_prod_reserve(struct kubuf_ring_view *v, __u32 len, __u16 type)
 {
 	__u64 need = kubuf_rec_size(len);
-	__u64 at = v->pos + v->pending;
-	__u64 to_end = v->size - (at & (v->size - 1));
-	__u64 pad = need > to_end ? to_end : 0;
-	struct kubuf_rec *r;
-	long long space;
 
-	if (need > v->size || v->err)
-		return (void *)0;
-	/*
-	 * The tail checked last is enough when it shows room: the consumer
-	 * only ever releases more. Read tail again (pair (2)) only when it
-	 * does not, so a record costs no load of the consumer's line.
-	 */
-	space = (long long)(v->size - (at - v->peer));
-	if ((__u64)space < pad + need) {
-		space = kubuf_ring_prod_space(v);
-		if (space < 0 || (__u64)space < pad)
-			return (void *)0;
-	}
-	if (pad) {
-		r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
-		r->len = (__u32)(pad - sizeof(*r));
-		r->type = KUBUF_REC_PAD;
-		r->flags = 0;
-		at += pad;
-		v->pending += pad;
-		space -= pad;
-	}
-	/*
-	 * Padding is queued even when the record does not fit after it: a
-	 * record larger than half the data area may never fit behind the
-	 * padding, even in an empty ring, but always fits at the start.
-	 */
-	if ((__u64)space < need)
-		return (void *)0;
-	r = (struct kubuf_rec *)(v->data + (at & (v->size - 1)));
-	r->len = len;
-	r->type = type;
-	r->flags = 0;
-	return r + 1;
+	if (kubuf_ring_unlikely(need > v->lim - v->at))
+		return kubuf_ring_prod_reserve_slow(v, len, type);
+	v->rsv = v->at + need;
+	return kubuf_ring_put(v, v->at, len, type);
 }
 
 /* The record reserved last is written: count it in what will be published. */
-static __inline__ void kubuf_ring_prod_commit(struct kubuf_ring_view *v,
-					      __u32 len)
+static __inline__ kubuf_ring_fast void
+kubuf_ring_prod_commit(struct kubuf_ring_view *v)
 {
-	v->pending += kubuf_rec_size(len);
+	v->at = v->rsv;
 }
 
 /*
@@ -234,9 +334,8 @@ static __inline__ void kubuf_ring_prod_commit(struct kubuf_ring_view *v,
  */
 static __inline__ int kubuf_ring_prod_publish(struct kubuf_ring_view *v)
 {
-	if (v->pending) {
-		v->pos += v->pending;
-		v->pending = 0;
+	if (v->at != v->pos) {
+		v->pos = v->at;
 		kubuf_ring_store_mb(&v->ctl->head, v->pos);
 	}
 	return kubuf_ring_load_after_mb(&v->ctl->waiting) != 0;
@@ -251,6 +350,15 @@ static __inline__ void kubuf_ring_prod_dropped(struct kubuf_ring_view *v,
 
 /* --- consumer ------------------------------------------------------------ */
 
+/* The consumer's fast-path bound (see struct kubuf_ring_view). */
+static __inline__ void kubuf_ring_cons_limit(struct kubuf_ring_view *v)
+{
+	__u64 avail = v->peer - v->pos;
+	__u64 to_end = kubuf_ring_to_end(v, v->pos);
+
+	v->lim = v->pos + (v->err ? 0 : avail < to_end ? avail : to_end);
+}
+
 /*
  * Bytes published and not yet consumed: reads head (pair (1)) and checks
  * it. Returns -EPROTO if the producer's head is impossible.
@@ -263,6 +371,7 @@ static __inline__ long long kubuf_ring_cons_check(struct kubuf_ring_view *v,
 	if (head - v->peer > v->pos + v->size - v->peer)
 		return kubuf_ring_fail(v, KUBUF_RING_ERR_HEAD);
 	v->peer = head;
+	kubuf_ring_cons_limit(v);
 	return (long long)(head - v->pos);
 }
 
@@ -272,31 +381,26 @@ static __inline__ long long kubuf_ring_cons_avail(struct kubuf_ring_view *v)
 }
 
 /*
- * The next record, whole: copies its header to *@rec and returns a
- * pointer to its payload (rec->len bytes), skipping padding. Returns NULL
- * when nothing is published past the records already consumed (call
- * kubuf_ring_cons_avail() to look again), or NULL with v->err set when
- * the header is impossible. Only @max_len bytes of payload are accepted.
+ * kubuf_ring_cons_peek() when the fast path declined: nothing published,
+ * the end of the data area or of its lap (padding), or a header to fail.
  */
-static __inline__ const void *kubuf_ring_cons_peek(struct kubuf_ring_view *v,
-						   struct kubuf_rec *rec,
-						   __u32 max_len)
+static kubuf_ring_slow kubuf_ring_unused const void *
+kubuf_ring_cons_peek_slow(struct kubuf_ring_view *v, struct kubuf_rec *rec,
+			  __u32 max_len)
 {
-	union {
-		struct kubuf_rec r;
-		__u64 raw;
-	} h;
-	__u64 off, size;
+	union kubuf_ring_hdr h;
+	__u64 size;
 	int pads;
 
 	for (pads = 0; pads < 2; pads++) {
-		if (v->err || v->peer == v->pos)
+		kubuf_ring_cons_limit(v);
+		if (v->lim == v->pos)	/* broken, or nothing published */
 			return (void *)0;
-		off = v->pos & (v->size - 1);
-		h.raw = kubuf_ring_read((__u64 *)(v->data + off));
+		h.raw = kubuf_ring_read((__u64 *)(v->data +
+						  (v->pos & v->mask)));
 		size = kubuf_rec_size(h.r.len);
-		if (size > v->peer - v->pos || size > v->size - off ||
-		    h.r.flags) {
+		/* Within what was published and before the end of the area. */
+		if (size > v->lim - v->pos || h.r.flags) {
 			kubuf_ring_fail(v, KUBUF_RING_ERR_REC);
 			return (void *)0;
 		}
@@ -306,7 +410,8 @@ static __inline__ const void *kubuf_ring_cons_peek(struct kubuf_ring_view *v,
 				return (void *)0;
 			}
 			*rec = h.r;
-			return v->data + off + sizeof(h.r);
+			v->rsv = size;
+			return v->data + (v->pos & v->mask) + sizeof(h.r);
 		}
 		/* Padding runs to the end of the data area, never further. */
 		v->pos += size;
@@ -315,11 +420,45 @@ static __inline__ const void *kubuf_ring_cons_peek(struct kubuf_ring_view *v,
 	return (void *)0;
 }
 
-/* The record returned by kubuf_ring_cons_peek() is done with. */
-static __inline__ void kubuf_ring_cons_next(struct kubuf_ring_view *v,
-					    const struct kubuf_rec *rec)
+/*
+ * The next record, whole: copies its header to *@rec and returns a
+ * pointer to its payload (rec->len bytes), skipping padding. Returns NULL
+ * when nothing is published past the records already consumed (call
+ * kubuf_ring_cons_avail() to look again), or NULL with v->err set when
+ * the header is impossible. Only @max_len bytes of payload are accepted.
+ *
+ * The fast path reads the header at pos, one 8-byte load (the producer
+ * writes headers in one 8-byte store), and takes the record only if it
+ * fits below v->lim, which stands for both what was published and the
+ * end of the data area, carries no flags, is no padding and is no longer
+ * than @max_len. Anything else is the slow path's, an empty ring
+ * included: with pos == v->lim no record fits, and the word read, which
+ * may be one the producer is writing, is not used.
+ */
+static __inline__ kubuf_ring_fast const void *
+kubuf_ring_cons_peek(struct kubuf_ring_view *v, struct kubuf_rec *rec,
+		     __u32 max_len)
 {
-	v->pos += kubuf_rec_size(rec->len);
+	__u64 off = v->pos & v->mask;
+	union kubuf_ring_hdr h;
+	__u64 size;
+
+	h.raw = kubuf_ring_read((__u64 *)(v->data + off));
+	size = kubuf_rec_size(h.r.len);
+	/* flags == 0 and type != KUBUF_REC_PAD, in one test */
+	if (kubuf_ring_unlikely(size > v->lim - v->pos || h.r.len > max_len ||
+				(__u32)(h.raw >> 32) - 1 >= KUBUF_REC_TYPE_MAX))
+		return kubuf_ring_cons_peek_slow(v, rec, max_len);
+	*rec = h.r;
+	v->rsv = size;
+	return v->data + off + sizeof(h.r);
+}
+
+/* The record returned by kubuf_ring_cons_peek() last is done with. */
+static __inline__ kubuf_ring_fast void
+kubuf_ring_cons_next(struct kubuf_ring_view *v)
+{
+	v->pos += v->rsv;
 }
 
 /* Release everything consumed so far to the producer (pair (2)). */

@@ -416,7 +416,7 @@ EXPORT_SYMBOL_GPL(kubuf_ring_reserve);
  */
 void kubuf_ring_commit(struct kubuf_ring *r, u32 len)
 {
-	kubuf_ring_prod_commit(&r->view, len);
+	kubuf_ring_prod_commit(&r->view);
 	kubuf_ring_count(&r->records, 1);
 	kubuf_ring_count(&r->bytes, len);
 }
@@ -552,7 +552,7 @@ static void kubuf_ring_complete(struct kubuf_file *kf, u32 reply_id,
 		memcpy(p, done, sizeof(*done));
 		if (echo_len)
 			memcpy(p + sizeof(*done), echo, echo_len);
-		kubuf_ring_prod_commit(&rr->view, len);
+		kubuf_ring_prod_commit(&rr->view);
 		kubuf_ring_count(&rr->records, 1);
 		kubuf_ring_count(&rr->bytes, len);
 		kubuf_ring_announce(rr, 1, true);
@@ -677,7 +677,7 @@ static int kubuf_ring_take_cmd(struct kubuf_ring *r, struct kubuf_rec *rec)
 	/* Read once: the application may rewrite the record meanwhile. */
 	memcpy(r->scratch, p, rec->len);
 	barrier();
-	kubuf_ring_cons_next(v, rec);
+	kubuf_ring_cons_next(v);
 	kubuf_ring_cons_release(v);
 	kubuf_ring_count(&r->records, 1);
 	kubuf_ring_count(&r->bytes, rec->len);

@@ -206,7 +206,7 @@ KUBUF_API int kubuf_ring_consume(struct kubuf_ring *r, kubuf_ring_cb cb,
 		ret = cb(arg, &rec, p);
 		if (ret < 0)
 			break;
-		kubuf_ring_cons_next(v, &rec);
+		kubuf_ring_cons_next(v);
 		r->cnt.records++;
 		r->cnt.bytes += rec.len;
 		if (++n == 0x7fffffff)
@@ -326,7 +326,7 @@ static int ring_produce2(struct kubuf_ring *r, uint16_t type,
 		memcpy(p, a, alen);
 	if (blen)
 		memcpy(p + alen, b, blen);
-	kubuf_ring_prod_commit(v, len);
+	kubuf_ring_prod_commit(v);
 	r->cnt.records++;
 	r->cnt.bytes += len;
 	return 0;
@@ -354,7 +354,7 @@ KUBUF_API int kubuf_ring_submit(struct kubuf_ring *r)
 		return -EINVAL;
 	if (r->view.err)
 		return -EPROTO;
-	if (!r->view.pending)
+	if (!kubuf_ring_prod_pending(&r->view))
 		return 0;
 	/* Publish (pair (1)); the device said it sleeps (pair (3)): kick. */
 	if (!kubuf_ring_prod_publish(&r->view))

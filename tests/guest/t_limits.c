@@ -561,7 +561,7 @@ KT_CASE(cmd_ring_padding_then_wait)
 		w = kubuf_ring_prod_reserve(&cv, sizeof(c), KUBUF_REC_CMD);
 		KT_ASSERT(w != NULL);
 		memcpy(w, &c, sizeof(c));
-		kubuf_ring_prod_commit(&cv, sizeof(c));
+		kubuf_ring_prod_commit(&cv);
 	}
 	/* The next one: only its padding fits; it is published alone. */
 	KT_ASSERT(kubuf_ring_prod_reserve(&cv, sizeof(c), KUBUF_REC_CMD) ==
@@ -578,7 +578,7 @@ KT_CASE(cmd_ring_padding_then_wait)
 			KT_ASSERT_EQ(((const struct kubuf_ring_done *)p)->tag,
 				     got);
 			got++;
-			kubuf_ring_cons_next(&rv, &rec);
+			kubuf_ring_cons_next(&rv);
 		}
 		kubuf_ring_cons_release(&rv);
 		if (got < n)
@@ -595,7 +595,7 @@ KT_CASE(cmd_ring_padding_then_wait)
 	w = kubuf_ring_prod_reserve(&cv, sizeof(c), KUBUF_REC_CMD);
 	KT_ASSERT(w != NULL);
 	memcpy(w, &c, sizeof(c));
-	kubuf_ring_prod_commit(&cv, sizeof(c));
+	kubuf_ring_prod_commit(&cv);
 	if (kubuf_ring_prod_publish(&cv))
 		KT_OK(id_ioctl(fd, KUBUF_IOC_RING_KICK, cring));
 	for (i = 0; i < 2000; i++) {

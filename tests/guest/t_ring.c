@@ -148,7 +148,7 @@ static void drain(struct kubuf_ring_view *v, uint32_t size, struct seen *s)
 					    data, size));
 		KT_ASSERT_EQ(kubuf_pattern_check(data, size,
 						 0x5eed + (uint32_t)sr->seq), 0);
-		kubuf_ring_cons_next(v, &rec);
+		kubuf_ring_cons_next(v);
 		s->records++;
 	}
 	KT_ASSERT_EQ(v->err, 0);
@@ -696,7 +696,7 @@ static void send_cmd(int fd, uint32_t ring, struct kubuf_ring_view *v,
 	memcpy(p, c, sizeof(*c));
 	if (extra_len)
 		memcpy(p + sizeof(*c), extra, extra_len);
-	kubuf_ring_prod_commit(v, sizeof(*c) + extra_len);
+	kubuf_ring_prod_commit(v);
 	if (kubuf_ring_prod_publish(v))
 		KT_OK(id_ioctl(fd, KUBUF_IOC_RING_KICK, ring));
 }
@@ -724,7 +724,7 @@ static struct kubuf_ring_done wait_done(struct kubuf_ring_view *v,
 		*echo_len = rec.len - sizeof(d);
 		memcpy(echo, p + sizeof(d), *echo_len);
 	}
-	kubuf_ring_cons_next(v, &rec);
+	kubuf_ring_cons_next(v);
 	kubuf_ring_cons_release(v);
 	return d;
 }

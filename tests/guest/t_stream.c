@@ -833,7 +833,7 @@ static void *napper_run(void *arg)
 			break;
 		while ((p = kubuf_ring_cons_peek(&n->v, &rec, 1 << 16))) {
 			check_rec(&n->c, &rec, p);
-			kubuf_ring_cons_next(&n->v, &rec);
+			kubuf_ring_cons_next(&n->v);
 		}
 		kubuf_ring_cons_release(&n->v);
 	}

@@ -143,7 +143,7 @@ static void *producer(void *arg)
 				goto out;
 			}
 			/* Full: let the consumer see what there is. */
-			if (v.pending) {
+			if (kubuf_ring_prod_pending(&v)) {
 				publish(t, &v);
 				continue;
 			}
@@ -158,12 +158,12 @@ static void *producer(void *arg)
 			continue;
 		}
 		fill_record(p, seq, d);
-		kubuf_ring_prod_commit(&v, 16 + d);
+		kubuf_ring_prod_commit(&v);
 		t->produced++;
 		/* Now and then an empty record of another type. */
 		if (seq % 97 == 0 &&
 		    kubuf_ring_prod_reserve(&v, 0, KUBUF_REC_USER)) {
-			kubuf_ring_prod_commit(&v, 0);
+			kubuf_ring_prod_commit(&v);
 			t->user_recs++;
 		}
 		/* Publish in batches of 1 to 16 records. */
@@ -241,7 +241,7 @@ static long consume_batch(struct ring_test *t, struct kubuf_ring_view *v,
 			if (t->slow_consumer && (seq >> 12) % 2 == 0)
 				dawdle(20000);
 		}
-		kubuf_ring_cons_next(v, &rec);
+		kubuf_ring_cons_next(v);
 		n++;
 	}
 	if (v->err)
@@ -454,7 +454,7 @@ static void advance_to(struct hring *h, uint64_t off)
 	h->ctl->head = off;
 	KT_ASSERT(kubuf_ring_cons_avail(&h->v) > 0);
 	KT_ASSERT(kubuf_ring_cons_peek(&h->v, &rec, HSIZE) != NULL);
-	kubuf_ring_cons_next(&h->v, &rec);
+	kubuf_ring_cons_next(&h->v);
 	kubuf_ring_cons_release(&h->v);
 	KT_ASSERT_EQ(h->v.pos, off);
 }
@@ -473,7 +473,7 @@ static void produce_n(struct hring *h, unsigned int n, uint32_t len)
 {
 	while (n--) {
 		KT_ASSERT(kubuf_ring_prod_reserve(&h->v, len, KUBUF_REC_USER));
-		kubuf_ring_prod_commit(&h->v, len);
+		kubuf_ring_prod_commit(&h->v);
 	}
 	kubuf_ring_prod_publish(&h->v);
 }
@@ -589,7 +589,7 @@ KT_CASE(hostile_records)
 		KT_ASSERT(kubuf_ring_cons_avail(&h.v) > 0);
 		for (i = 0; i < b->good; i++) {
 			KT_ASSERT(kubuf_ring_cons_peek(&h.v, &rec, b->max_len));
-			kubuf_ring_cons_next(&h.v, &rec);
+			kubuf_ring_cons_next(&h.v);
 		}
 		if (kubuf_ring_cons_peek(&h.v, &rec, b->max_len) ||
 		    h.v.err != KUBUF_RING_ERR_REC)
@@ -618,7 +618,7 @@ KT_CASE(pad_then_record)
 	KT_ASSERT_EQ(rec.len, 3);
 	KT_ASSERT_EQ(rec.type, KUBUF_REC_USER + 1);
 	KT_ASSERT(!memcmp(p, "abc", 3));
-	kubuf_ring_cons_next(&h.v, &rec);
+	kubuf_ring_cons_next(&h.v);
 	KT_ASSERT(kubuf_ring_cons_peek(&h.v, &rec, 3) == NULL);
 	KT_ASSERT_EQ(h.v.err, 0);
 	kubuf_ring_cons_release(&h.v);
@@ -643,14 +643,14 @@ KT_CASE(big_record_after_wrap)
 	produce_n(&h, 1, 56);	/* 64 bytes: the next record is at 64 */
 	KT_ASSERT(kubuf_ring_cons_avail(&c) > 0);
 	KT_ASSERT(kubuf_ring_cons_peek(&c, &rec, 256) != NULL);
-	kubuf_ring_cons_next(&c, &rec);
+	kubuf_ring_cons_next(&c);
 	kubuf_ring_cons_release(&c);
 	/* 200 bytes: 192 are left before the end, 64 after it. */
 	for (tries = 0; tries < 3; tries++) {
 		void *p = kubuf_ring_prod_reserve(&h.v, 192, KUBUF_REC_USER);
 
 		if (p) {
-			kubuf_ring_prod_commit(&h.v, 192);
+			kubuf_ring_prod_commit(&h.v);
 			break;
 		}
 		KT_ASSERT_EQ(h.v.err, 0);
@@ -658,7 +658,7 @@ KT_CASE(big_record_after_wrap)
 		/* The consumer takes whatever there is. */
 		KT_ASSERT(kubuf_ring_cons_avail(&c) >= 0);
 		while (kubuf_ring_cons_peek(&c, &rec, 256))
-			kubuf_ring_cons_next(&c, &rec);
+			kubuf_ring_cons_next(&c);
 		KT_ASSERT_EQ(c.err, 0);
 		kubuf_ring_cons_release(&c);
 	}
@@ -680,7 +680,7 @@ KT_CASE(record_larger_than_ring)
 					  KUBUF_REC_USER) == NULL);
 	KT_ASSERT(kubuf_ring_prod_reserve(&h.v, ~0U, KUBUF_REC_USER) == NULL);
 	KT_ASSERT_EQ(h.v.err, 0);
-	KT_ASSERT_EQ(h.v.pending, 0);
+	KT_ASSERT_EQ(kubuf_ring_prod_pending(&h.v), 0);
 	KT_ASSERT(kubuf_ring_prod_reserve(&h.v, KUBUF_RING_MIN_DATA - 8,
 					  KUBUF_REC_USER) != NULL);
 	free(h.mem);
@@ -764,7 +764,7 @@ KT_CASE(fuzz_consumer)
 				break;
 			while ((p = kubuf_ring_cons_peek(&h.v, &rec, size))) {
 				sum = kubuf_checksum(sum, p, rec.len);
-				kubuf_ring_cons_next(&h.v, &rec);
+				kubuf_ring_cons_next(&h.v);
 			}
 			KT_ASSERT(h.v.pos <= h.v.peer);
 			kubuf_ring_cons_release(&h.v);
@@ -797,9 +797,9 @@ KT_CASE(fuzz_producer)
 				KT_ASSERT(p >= h.data + 8);
 				KT_ASSERT(p + len <= h.data + size);
 				memset(p, 0xee, len);
-				kubuf_ring_prod_commit(&h.v, len);
+				kubuf_ring_prod_commit(&h.v);
 				/* Never more in use than the ring holds. */
-				KT_ASSERT(h.v.pos + h.v.pending - h.v.peer <=
+				KT_ASSERT(h.v.at - h.v.peer <=
 					  size);
 			}
 			if (rnd() % 2)

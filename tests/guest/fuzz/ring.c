@@ -264,7 +264,7 @@ void op_ring_touch(int op)
 		if (kubuf_ring_cons_avail(&v) >= 0)
 			for (n = 0; n < 64 &&
 			     kubuf_ring_cons_peek(&v, &rec, 1 << 20); n++)
-				kubuf_ring_cons_next(&v, &rec);
+				kubuf_ring_cons_next(&v);
 		kubuf_ring_cons_release(&v);
 	}
 	log_end(e, 0, 0);
