@@ -409,7 +409,8 @@ static int stream_report(struct stream_run *s, struct kubuf_ring *r,
 		       "\"library_syscalls\": %llu, \"waits\": %llu, "
 		       "\"ioctls\": %llu, \"yields\": %llu, "
 		       "\"wakeups\": %llu, \"device_wakeups\": %llu, "
-		       "\"wakeups_per_record\": %.6f, \"elapsed_s\": %.3f, "
+		       "\"wakeups_per_record\": %.6f, \"room_kicks\": %llu, "
+		       "\"room_wakeups\": %llu, \"elapsed_s\": %.3f, "
 		       "\"mb_per_s\": %.3f, \"ok\": %s}\n",
 		       (unsigned long long)c->records,
 		       (unsigned long long)c->bytes,
@@ -423,6 +424,8 @@ static int stream_report(struct stream_run *s, struct kubuf_ring *r,
 		       (unsigned long long)rc.yields,
 		       (unsigned long long)rc.wakeups,
 		       (unsigned long long)q->wakeups, rc.wakeups * per,
+		       (unsigned long long)rc.kicks,
+		       (unsigned long long)q->room_wakeups,
 		       elapsed, elapsed > 0 ? c->bytes / elapsed / 1e6 : 0.0,
 		       ok ? "true" : "false");
 		return ok ? 0 : 1;
@@ -459,6 +462,10 @@ static int stream_report(struct stream_run *s, struct kubuf_ring *r,
 	printf("  wakeups       %llu, %.6f per record (the device sent %llu)\n",
 	       (unsigned long long)rc.wakeups, rc.wakeups * per,
 	       (unsigned long long)q->wakeups);
+	if (s->o.lossless)
+		printf("  room          %llu kicks to the device waiting for room"
+		       " (%llu woke it)\n", (unsigned long long)rc.kicks,
+		       (unsigned long long)q->room_wakeups);
 	printf("  elapsed       %.2f s\n", elapsed);
 	printf("  result        %s\n", ok ? "ok" : "FAILED");
 	return ok ? 0 : 1;

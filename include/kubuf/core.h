@@ -293,6 +293,7 @@ bool kubuf_ring_alive(const struct kubuf_ring *r);
 void *kubuf_ring_reserve(struct kubuf_ring *r, u32 len, u32 type);
 void kubuf_ring_commit(struct kubuf_ring *r, u32 len);
 void kubuf_ring_drop(struct kubuf_ring *r, u64 n);
+u64 kubuf_ring_wait_room(struct kubuf_ring *r, u32 len);
 void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force);
 void kubuf_ring_stream_done(struct kubuf_ring *r, u64 nr);
 

@@ -19,6 +19,14 @@
  * The producer may delay the wakeup to batch records (the ring's wake
  * knobs); a busy-polling consumer never sets waiting.
  *
+ * Room is the same handshake the other way, for a producer that waits
+ * for room rather than drop (kubuf_ring_prod_wait_room): it sets room to
+ * the tail it needs, then looks at tail once more, and sleeps only if
+ * the consumer has not released that far. The consumer, after releasing
+ * tail, reads room (kubuf_ring_cons_release_mb) and kicks the producer
+ * if it has released up to it. A consumer that keeps up never finds
+ * room set: a stream with room to spare costs no kick.
+ *
  * Barriers, by pairs (P: producer, C: consumer):
  *   (1) P: store-release head  after writing records  /
  *       C: load-acquire head   before reading them.
@@ -26,6 +34,8 @@
  *       P: load-acquire tail   before overwriting that space.
  *   (3) C: store waiting; full barrier; load head      /
  *       P: store head; full barrier; load waiting.
+ *   (4) P: store room; full barrier; load tail          /
+ *       C: store tail; full barrier; load room.
  *
  * Trust. The other side may be hostile: it can write any value to any
  * word of the ring it can reach, at any time. Every function here reads a
@@ -232,14 +242,10 @@ static __inline__ __u64 kubuf_ring_prod_pending(const struct kubuf_ring_view *v)
 	return v->at - v->pos;
 }
 
-/*
- * Bytes the producer may still write: reads tail (pair (2)) and checks it.
- * Returns -EPROTO if the consumer's tail is impossible.
- */
-static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
+/* Check tail as read by the producer; returns the bytes free, or -EPROTO. */
+static __inline__ long long kubuf_ring_prod_check(struct kubuf_ring_view *v,
+						  __u64 tail)
 {
-	__u64 tail = kubuf_ring_load_acquire(&v->ctl->tail);
-
 	if (v->err)
 		return -EPROTO;
 	/* Only what was published (pos) can have been released. */
@@ -248,6 +254,15 @@ static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
 	v->peer = tail;
 	kubuf_ring_prod_limit(v);
 	return (long long)(v->size - (v->at - tail));
+}
+
+/*
+ * Bytes the producer may still write: reads tail (pair (2)) and checks it.
+ * Returns -EPROTO if the consumer's tail is impossible.
+ */
+static __inline__ long long kubuf_ring_prod_space(struct kubuf_ring_view *v)
+{
+	return kubuf_ring_prod_check(v, kubuf_ring_load_acquire(&v->ctl->tail));
 }
 
 /*
@@ -339,6 +354,51 @@ static __inline__ int kubuf_ring_prod_publish(struct kubuf_ring_view *v)
 		kubuf_ring_store_mb(&v->ctl->head, v->pos);
 	}
 	return kubuf_ring_load_after_mb(&v->ctl->waiting) != 0;
+}
+
+/*
+ * Free bytes a record of @len payload bytes needs at the write position:
+ * its own, and the padding before it if it does not fit before the end.
+ */
+static __inline__ __u64
+kubuf_ring_prod_need(const struct kubuf_ring_view *v, __u32 len)
+{
+	__u64 need = kubuf_rec_size(len);
+	__u64 to_end = kubuf_ring_to_end(v, v->at);
+
+	/* Padding to the end of the area first, if the record needs it. */
+	return need > to_end ? need + to_end : need;
+}
+
+/*
+ * The producer found no room for a record of @len payload bytes and will
+ * sleep until the consumer has released enough: the record's room, and
+ * at least half the data area, so that each wakeup is worth a burst.
+ * Call it with everything committed published (the consumer can only
+ * release what it was given). Says so in room, then looks at tail once
+ * more (pair (4)). Returns the bytes free now: at least the record's
+ * room (kubuf_ring_prod_need) means do not sleep: call
+ * kubuf_ring_prod_room_done() and produce; less means sleep until
+ * kicked; -EPROTO means tail is impossible.
+ */
+static __inline__ long long kubuf_ring_prod_wait_room(struct kubuf_ring_view *v,
+						      __u32 len)
+{
+	__u64 need = kubuf_ring_prod_need(v, len);
+	__u64 want;
+
+	want = need > v->size / 2 ? need : v->size / 2;
+	if (want > v->size)
+		want = v->size;
+	/* Free is size - (at - tail): this tail gives want free. */
+	kubuf_ring_store_mb(&v->ctl->room, v->at + want - v->size);
+	return kubuf_ring_prod_check(v, kubuf_ring_load_after_mb(&v->ctl->tail));
+}
+
+/* The producer waits for room no more (it was kicked, or found room). */
+static __inline__ void kubuf_ring_prod_room_done(struct kubuf_ring_view *v)
+{
+	kubuf_ring_write(&v->ctl->room, 0);
 }
 
 /* Publish the producer's drop count. */
@@ -465,6 +525,24 @@ kubuf_ring_cons_next(struct kubuf_ring_view *v)
 static __inline__ void kubuf_ring_cons_release(struct kubuf_ring_view *v)
 {
 	kubuf_ring_store_release(&v->ctl->tail, v->pos);
+}
+
+/*
+ * Release everything consumed so far, then look at room (pair (4)): the
+ * tail the producer waits for, if it waits, else 0. The caller kicks the
+ * producer when it returns a tail it has reached (kubuf_ring_room_due),
+ * once per value. A full barrier: once per batch, not per record.
+ */
+static __inline__ __u64 kubuf_ring_cons_release_mb(struct kubuf_ring_view *v)
+{
+	kubuf_ring_store_mb(&v->ctl->tail, v->pos);
+	return kubuf_ring_load_after_mb(&v->ctl->room);
+}
+
+/* Has the consumer, at @pos, released the tail @room the producer wants? */
+static __inline__ int kubuf_ring_room_due(__u64 pos, __u64 room)
+{
+	return room && (__s64)(pos - room) >= 0;
 }
 
 /*

@@ -86,6 +86,10 @@
 #define KUBUF_RING_BURST_RECS	64		/* records per burst */
 #define KUBUF_RING_BURST_BYTES	SZ_256K		/* payload bytes per burst */
 #define KUBUF_RING_MAX_WAKE_US	10000000U
+/* kubuf_ring_find(): a ring of either direction. */
+#define KUBUF_RING_ANY		0
+/* Waiting for room, and the application has never kicked: look this often. */
+#define KUBUF_RING_ROOM_POLL_NS	(5 * NSEC_PER_MSEC)
 #define KUBUF_RING_CMD_MAX	(sizeof(struct kubuf_ring_cmd) + \
 				 KUBUF_RCMD_ECHO_MAX)
 
@@ -135,6 +139,12 @@
  * @bytes:	their payload bytes.
  * @dropped:	records dropped for lack of room.
  * @wakeups:	wakeups sent (TO_APP) or received from kicks (TO_DEV).
+ * @room_wait:	TO_APP: the producer said in the ring that it waits for
+ *		room; @prod_lock (KICK reads it, for @room_wakeups).
+ * @room_kicked: TO_APP: the application has kicked the ring: it keeps the
+ *		room handshake, so a producer waiting for room need not look
+ *		on a timer; set by KICK.
+ * @room_wakeups: TO_APP: kicks that found the producer waiting for room.
  */
 struct kubuf_ring {
 	u32 id;
@@ -176,6 +186,9 @@ struct kubuf_ring {
 	u64 bytes;
 	u64 dropped;
 	u64 wakeups;
+	bool room_wait;
+	bool room_kicked;
+	u64 room_wakeups;
 };
 
 /* --- memory, state and wakeups --------------------------------------------- */
@@ -243,9 +256,9 @@ static void kubuf_ring_mem_put(struct kubuf_ring *r, struct kubuf_mem *m)
 
 /*
  * Add @n to one of the ring's counters. Only the ring's work (or the
- * caller holding prod_lock; for a TO_DEV ring's wakeups, KICK under
- * kubuf_file.lock) writes them; QUERY reads them without that lock, so
- * each is stored whole.
+ * caller holding prod_lock; for a TO_DEV ring's wakeups and a TO_APP
+ * ring's room wakeups, KICK under kubuf_file.lock) writes them; QUERY
+ * reads them without that lock, so each is stored whole.
  */
 static void kubuf_ring_count(u64 *counter, u64 n)
 {
@@ -423,6 +436,48 @@ void kubuf_ring_commit(struct kubuf_ring *r, u32 len)
 EXPORT_SYMBOL_GPL(kubuf_ring_commit);
 
 /**
+ * kubuf_ring_wait_room() - a producer that does not drop found no room.
+ * @r:		the ring (TO_APP).
+ * @len:	payload bytes of the record that did not fit.
+ *
+ * Publishes what was committed (announcing it whatever the batch), then
+ * asks the application, in the ring, to kick the ring
+ * (KUBUF_IOC_RING_KICK) once it has released room for the record, and
+ * half the data area at least; then looks at the room once more.
+ * Context: ->stream_burst().
+ * Return: what ->stream_burst() should return: 0 when room came
+ * meanwhile (produce again at once); KUBUF_RING_IDLE to sleep until the
+ * application's kick; for an application that has never kicked the ring,
+ * a time a few milliseconds away, to look again then.
+ */
+u64 kubuf_ring_wait_room(struct kubuf_ring *r, u32 len)
+{
+	struct kubuf_ring_view *v = &r->view;
+	long long free;
+
+	lockdep_assert_held(&r->prod_lock);
+
+	if (kubuf_ring_prod_pending(v))
+		kubuf_ring_announce(r, 0, true);
+	/* Before the ring says so: a kick it brings must find it set. */
+	WRITE_ONCE(r->room_wait, true);
+	free = kubuf_ring_prod_wait_room(v, len);
+	if (free < 0) {
+		kubuf_ring_broken(r);
+		return KUBUF_RING_IDLE;
+	}
+	if ((u64)free >= kubuf_ring_prod_need(v, len)) {
+		kubuf_ring_prod_room_done(v);
+		WRITE_ONCE(r->room_wait, false);
+		return 0;
+	}
+	if (READ_ONCE(r->room_kicked))
+		return KUBUF_RING_IDLE;
+	return ktime_get_ns() + KUBUF_RING_ROOM_POLL_NS;
+}
+EXPORT_SYMBOL_GPL(kubuf_ring_wait_room);
+
+/**
  * kubuf_ring_drop() - @n records were dropped for lack of room.
  * @r:	the ring.
  * @n:	how many.
@@ -507,6 +562,11 @@ static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
 
 	mutex_lock(&r->prod_lock);
 	kubuf_ring_view_map(r, &r->held);
+	if (r->room_wait) {
+		/* Kicked, or looking again: the burst waits again if it must. */
+		kubuf_ring_prod_room_done(&r->view);
+		WRITE_ONCE(r->room_wait, false);
+	}
 	if (!READ_ONCE(kd->closing) && kubuf_dev_enter(kd, &idx)) {
 		if (kd->ops->stream_burst)
 			next = kd->ops->stream_burst(r);
@@ -1148,6 +1208,7 @@ int kubuf_ioc_ring_query(struct kubuf_file *kf, void __user *argp)
 	q.bytes = READ_ONCE(r->bytes);
 	q.dropped = READ_ONCE(r->dropped);
 	q.wakeups = READ_ONCE(r->wakeups);
+	q.room_wakeups = READ_ONCE(r->room_wakeups);
 	mutex_unlock(&kf->lock);
 
 	if (copy_to_user(argp, &q, sizeof(q)))
@@ -1166,7 +1227,7 @@ static struct kubuf_ring *kubuf_ring_find(struct kubuf_file *kf, u32 id,
 	r = xa_load(&kf->rings, id);
 	if (!r)
 		*err = -ENOENT;
-	else if (r->dir != dir)
+	else if (dir != KUBUF_RING_ANY && r->dir != dir)
 		*err = -EINVAL;
 	else
 		return r;
@@ -1267,9 +1328,26 @@ static void kubuf_ring_stream_stop(struct kubuf_ring *r)
 	kubuf_ring_kick(r);	/* to announce what is left */
 }
 
+/*
+ * KICK: a TO_DEV ring's commands were published; a TO_APP ring's
+ * consumer released the room its producer waits for (pair (4) of
+ * kubuf/ring.h). Any kick gives the ring a turn: a spurious one costs
+ * one bounded burst, and the work runs once however many kicks came.
+ */
+static void kubuf_ring_kick_ioc(struct kubuf_ring *r)
+{
+	if (r->dir == KUBUF_RING_TO_APP) {
+		WRITE_ONCE(r->room_kicked, true);
+		if (READ_ONCE(r->room_wait) &&
+		    queue_work(r->kf->kd->wq, &r->work))
+			kubuf_ring_count(&r->room_wakeups, 1);
+	}
+	kubuf_ring_kick(r);
+}
+
 int kubuf_ioc_ring_kick(struct kubuf_file *kf, void __user *argp)
 {
-	return kubuf_ring_id_call(kf, argp, KUBUF_RING_TO_DEV, kubuf_ring_kick);
+	return kubuf_ring_id_call(kf, argp, KUBUF_RING_ANY, kubuf_ring_kick_ioc);
 }
 
 int kubuf_ioc_stream_stop(struct kubuf_file *kf, void __user *argp)

@@ -15,9 +15,9 @@
  * @s:		the stream's parameters, as started.
  * @seq:	the next record's sequence number.
  * @start_ns:	when it started.
- * @room_ns:	ring full (lossless: waiting; else dropping what is due):
- *		how long to wait before looking again; doubles while the
- *		consumer makes no room.
+ * @room_ns:	a dropping stream's ring full: how long to wait before
+ *		looking again; doubles while the consumer makes no room.
+ *		(A lossless stream waits for the consumer's kick.)
  */
 struct kubuf_sim_stream {
 	struct kubuf_stream s;

@@ -9,8 +9,9 @@
  * core calls kubuf_sim_stream_burst() on its workers with the ring's
  * memory held: it produces what is due, a bounded burst at a time, and
  * says when it wants to run again. A lossless stream that finds the
- * ring full waits for room; any other drops every record due at once, in
- * one step however far behind it is, and counts them.
+ * ring full waits for room (kubuf_ring_wait_room: the application kicks
+ * it when it has released enough); any other drops every record due at
+ * once, in one step however far behind it is, and counts them.
  *
  * Numbers. The rate is at most KUBUF_STREAM_MAX_RATE (the core refuses
  * more), so the records due after any time, and the time any record is
@@ -29,8 +30,8 @@
 
 #define KUBUF_SIM_BURST_RECS	64		/* records per burst */
 #define KUBUF_SIM_BURST_BYTES	SZ_256K		/* payload bytes per burst */
-#define KUBUF_SIM_ROOM_NS	(50 * NSEC_PER_USEC)	/* full: first retry */
-#define KUBUF_SIM_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest retry */
+#define KUBUF_SIM_ROOM_NS	(50 * NSEC_PER_USEC)	/* dropping: first look */
+#define KUBUF_SIM_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest look */
 
 /* Write stream record @seq at @p: data, then its checksum; never read back. */
 static void kubuf_sim_write_rec(void *p, u64 seq, u32 seed, u32 size)
@@ -161,16 +162,17 @@ u64 kubuf_sim_stream_burst(struct kubuf_ring *r)
 	if (!kubuf_ring_alive(r))
 		return KUBUF_RING_IDLE;
 
-	if (!full && !dropped && (st->seq < due || !s->rate))
+	if (full)
+		return kubuf_ring_wait_room(r, len);
+	if (!dropped && (st->seq < due || !s->rate))
 		return 0;	/* more is due already */
-	if (full || (dropped && !nr)) {
+	if (dropped && !nr) {
 		/*
 		 * A stalled consumer costs the device less and less: a
-		 * lossless stream looks for room, a dropping one drops what
-		 * came due meanwhile, each time a little later.
+		 * dropping stream drops what came due meanwhile, each time
+		 * a little later.
 		 */
-		st->room_ns = nr ? KUBUF_SIM_ROOM_NS :
-			      min_t(u64, st->room_ns * 2, KUBUF_SIM_ROOM_MAX_NS);
+		st->room_ns = min_t(u64, st->room_ns * 2, KUBUF_SIM_ROOM_MAX_NS);
 		return now + st->room_ns;
 	}
 	st->room_ns = KUBUF_SIM_ROOM_NS;

@@ -177,7 +177,9 @@ struct kubuf_ring_opts {
  * @ioctls:	ioctls on the ring: attach, query, stream, kicks.
  * @waits:	epoll_wait() calls (waits and the drains after arm).
  * @yields:	sched_yield() calls of a busy-polling wait.
- * @kicks:	KUBUF_IOC_RING_KICK calls (also counted in @ioctls).
+ * @kicks:	KUBUF_IOC_RING_KICK calls (also counted in @ioctls): TO_DEV,
+ *		commands published to a device that sleeps; TO_APP, room
+ *		released for a device that waits for it.
  * @wakeups:	waits that returned with the device's wakeup.
  */
 struct kubuf_ring_counters {

@@ -38,6 +38,7 @@ struct kubuf_ring {
 	int efd;
 	int epfd;
 	int armed;
+	__u64 room_kicked;	/* TO_APP: the room value kicked for last */
 	struct kubuf_ring_view view;
 	struct kubuf_ring_counters cnt;
 };

@@ -179,6 +179,24 @@ static void ring_disarm(struct kubuf_ring *r, int drain)
 	}
 }
 
+/*
+ * Release what was consumed (pair (2)); if the device waits for room and
+ * now has it, kick it (pair (4)), once for each room it asks for. A kick
+ * that fails changes nothing for the records: the device is going away,
+ * and the next call says so.
+ */
+static void ring_release(struct kubuf_ring *r)
+{
+	struct kubuf_id arg = { .id = r->id };
+	__u64 room = kubuf_ring_cons_release_mb(&r->view);
+
+	if (!kubuf_ring_room_due(r->view.pos, room) || room == r->room_kicked)
+		return;
+	r->room_kicked = room;
+	r->cnt.kicks++;
+	kubuf_ring_ioctl(r, KUBUF_IOC_RING_KICK, &arg);
+}
+
 KUBUF_API int kubuf_ring_consume(struct kubuf_ring *r, kubuf_ring_cb cb,
 				 void *arg, unsigned int max)
 {
@@ -214,7 +232,7 @@ KUBUF_API int kubuf_ring_consume(struct kubuf_ring *r, kubuf_ring_cb cb,
 	}
 	/* One release for the whole batch (pair (2)); padding counts too. */
 	if (v->pos != start)
-		kubuf_ring_cons_release(v);
+		ring_release(r);
 	if (v->err)
 		return -EPROTO;
 	return ret < 0 ? ret : n;

@@ -209,7 +209,7 @@ KT_CASE(attach_resets_control_block)
 	KT_ASSERT_EQ(q.stream, KUBUF_STREAM_IDLE);
 	KT_ASSERT_EQ(q.error, 0);
 	KT_ASSERT_EQ(q.records | q.bytes | q.dropped | q.wakeups, 0);
-	KT_ASSERT_EQ(q.reserved[0] | q.reserved[1], 0);
+	KT_ASSERT_EQ(q.room_wakeups | q.reserved, 0);
 
 	KT_OK(id_ioctl(fd, KUBUF_IOC_RING_DETACH, id));
 	KT_ERRNO(id_ioctl(fd, KUBUF_IOC_RING_DETACH, id), ENOENT);
@@ -444,10 +444,10 @@ KT_CASE(id_ioctls_errors)
 	KT_ERRNO(ioctl(fd, KUBUF_IOC_RING_DETACH, &bad), EINVAL);
 	KT_ERRNO(ioctl(fd, KUBUF_IOC_RING_KICK, &bad), EINVAL);
 	KT_ERRNO(ioctl(fd, KUBUF_IOC_STREAM_STOP, &bad), EINVAL);
-	/* Kicks are for the device's consumer; streams for TO_APP rings. */
-	KT_ERRNO(id_ioctl(fd, KUBUF_IOC_RING_KICK, app), EINVAL);
+	/* Kicks are for either ring (room, commands); streams for TO_APP. */
 	KT_ERRNO(id_ioctl(fd, KUBUF_IOC_STREAM_STOP, dev), EINVAL);
 	KT_OK(id_ioctl(fd, KUBUF_IOC_RING_KICK, dev));
+	KT_OK(id_ioctl(fd, KUBUF_IOC_RING_KICK, app));	/* spurious: no-op */
 	KT_OK(id_ioctl(fd, KUBUF_IOC_STREAM_STOP, app));	/* idle: no-op */
 	close(fd);
 }
@@ -874,6 +874,97 @@ KT_CASE(reset_kills_streaming_ring)
 	KT_ASSERT_EQ(query(fd, id).state, KUBUF_RING_DEAD);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	close(fd);		/* release detaches it */
+}
+
+/* Read a word of the control block the device writes. */
+static uint64_t ctl_word(const __u64 *w)
+{
+	return __atomic_load_n(w, __ATOMIC_ACQUIRE);
+}
+
+/* Wait (10 s at most) until the device's room differs from @old and 0. */
+static uint64_t wait_room_set(const struct kubuf_ring_ctl *c, uint64_t old)
+{
+	uint64_t room;
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		room = ctl_word(&c->room);
+		if (room && room != old)
+			return room;
+		kt_msleep(1);
+	}
+	kt_fail(__FILE__, __LINE__, "the device never waited for room");
+	return 0;
+}
+
+/* Wait (10 s at most) until head moves from @old. */
+static void wait_head_moves(const struct kubuf_ring_ctl *c, uint64_t old)
+{
+	int i;
+
+	for (i = 0; i < 10000 && ctl_word(&c->head) == old; i++)
+		kt_msleep(1);
+	KT_ASSERT(ctl_word(&c->head) != old);
+}
+
+/*
+ * Pair (4) of kubuf/ring.h from the consumer's side, by hand: a lossless
+ * stream that finds the ring full says in room which tail it needs
+ * (half the ring free at least), and then sleeps: it produces again when
+ * kicked, and not before, not even once the room is released. An
+ * application that has kicked the ring once keeps the handshake, so the
+ * device does not look on a timer either: 50 ms without a kick move
+ * nothing. Each kick that finds the device waiting is counted.
+ */
+KT_CASE(room_wait_until_kicked)
+{
+	int fd = KT_OK(kt_open_dev(O_RDWR));
+	const struct kubuf_ring_ctl *c;
+	struct kubuf_ring_view v;
+	struct seen s = { 0 };
+	uint64_t room = 0, head, due;
+	struct mem m;
+	uint32_t id;
+	int round;
+
+	mem_new(fd, &m, KUBUF_MEM_KBUF);
+	id = attach_ok(fd, &m, KUBUF_RING_TO_APP, 0);
+	c = (const struct kubuf_ring_ctl *)m.addr;
+	kubuf_ring_view_init(&v, m.addr, RING_DATA);
+	/* A kick with nothing to wake: no wakeup, but the handshake is on. */
+	KT_OK(id_ioctl(fd, KUBUF_IOC_RING_KICK, id));
+	KT_ASSERT_EQ(query(fd, id).room_wakeups, 0);
+	KT_OK(stream_start(fd, id, 8, 0, 0, KUBUF_STREAM_LOSSLESS));
+	for (round = 0; round < 10; round++) {
+		room = wait_room_set(c, room);
+		head = ctl_word(&c->head);
+		/* Everything is published; the tail it needs leaves half free. */
+		KT_ASSERT(room > ctl_word(&c->tail));
+		KT_ASSERT(room <= head);
+		KT_ASSERT(head - room <= RING_DATA / 2);
+		kt_msleep(50);
+		KT_ASSERT_EQ(ctl_word(&c->head), head);	/* asleep */
+		drain(&v, 8, &s);
+		KT_ASSERT_EQ(v.pos, head);
+		KT_ASSERT_EQ(kubuf_ring_cons_release_mb(&v), room);
+		KT_ASSERT(kubuf_ring_room_due(v.pos, room));
+		kt_msleep(50);
+		/* Room released, no kick: still asleep, still asking. */
+		KT_ASSERT_EQ(ctl_word(&c->head), head);
+		KT_ASSERT_EQ(ctl_word(&c->room), room);
+		KT_ASSERT_EQ(query(fd, id).room_wakeups, (uint64_t)round);
+		KT_OK(id_ioctl(fd, KUBUF_IOC_RING_KICK, id));
+		wait_head_moves(c, head);
+		KT_ASSERT_EQ(query(fd, id).room_wakeups, (uint64_t)round + 1);
+	}
+	/* Not due: a tail short of room. */
+	due = kubuf_ring_room_due(room - 8, room);
+	KT_ASSERT_EQ(due, 0);
+	KT_ASSERT_EQ(kubuf_ring_room_due(room, 0), 0);
+	KT_ASSERT_EQ(s.gaps, 0);
+	KT_OK(id_ioctl(fd, KUBUF_IOC_STREAM_STOP, id));
+	close(fd);
 }
 
 /* A freed driver buffer stays alive for the ring that lives in it. */

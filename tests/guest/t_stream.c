@@ -358,6 +358,60 @@ KT_CASE(wakeups_batched)
 	}
 }
 
+/*
+ * Room is a wakeup: a lossless stream into a small ring, consumed a few
+ * records at a time, fills the ring and waits; the library kicks the
+ * device once it has released the room the device asked for (pair (4)
+ * of kubuf/ring.h), and not at every release. Busy polling, so that no
+ * data wakeup hides a lost room wakeup: once the ring was kicked, the
+ * device no longer looks on a timer, and a kick lost on either side
+ * stalls the stream, which fails the case.
+ */
+KT_CASE(room_wakeups)
+{
+	const uint64_t count = 20000;
+	struct kubuf_ring_counters rc;
+	struct kubuf_stream_check c;
+	struct kubuf_ring_query q;
+	struct rig g;
+	double end;
+	int n;
+
+	/* 4 KiB of 32-byte records: 128, and a wait asks for 64 at least. */
+	rig_new(&g, KUBUF_MEM_KBUF, 4096, KUBUF_RING_BUSY_POLL, 0, 0);
+	kubuf_stream_check_init(&c, SEED, 8);
+	start(&g, 8, 0, count, KUBUF_STREAM_LOSSLESS);
+	end = kt_now() + 60;
+	while (c.next_seq < count) {
+		n = kubuf_ring_consume(g.r, check_rec, &c, 8);
+		KT_ASSERT(n >= 0);
+		if (n)
+			continue;
+		if (kt_now() > end)
+			kt_fail(__FILE__, __LINE__,
+				"stream stalled at %llu records of %llu",
+				(unsigned long long)c.records,
+				(unsigned long long)count);
+		KT_ASSERT(kubuf_ring_wait(g.r, 100) >= 0);
+	}
+	KT_ASSERT_EQ(kubuf_ring_query(g.r, &q), 0);
+	kubuf_ring_counters(g.r, &rc);
+	KT_ASSERT_EQ(c.corrupt, 0);
+	KT_ASSERT_EQ(c.missing, 0);
+	KT_ASSERT_EQ(q.records, count);
+	KT_ASSERT_EQ(q.dropped, 0);
+	KT_ASSERT_EQ(q.wakeups, 0);
+	/* The device waited, and the kicks woke it. */
+	KT_ASSERT(q.room_wakeups > 0);
+	KT_ASSERT(q.room_wakeups <= rc.kicks);
+	/* Each kick is worth half the ring: not one per release (2500). */
+	KT_ASSERT(rc.kicks <= count / 48);
+	kt_note("%llu records, %llu kicks, %llu room wakeups",
+		(unsigned long long)count, (unsigned long long)rc.kicks,
+		(unsigned long long)q.room_wakeups);
+	rig_free(&g);
+}
+
 /* Busy polling: no eventfd, no epoll, no wakeup, every record. */
 KT_CASE(busy_poll)
 {

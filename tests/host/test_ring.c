@@ -5,9 +5,10 @@
  *
  *  - two threads, a producer and a consumer, over one ring: records of
  *    random sizes that wrap the data area many times, padding, a full
- *    ring (the producer retries, or drops and counts), the sleep protocol
- *    with an eventfd or a futex, and a busy-polling consumer; every record
- *    is checked (sequence, checksum, data);
+ *    ring (the producer retries, drops and counts, or sleeps until the
+ *    consumer releases room: pair (4)), the sleep protocol with an
+ *    eventfd or a futex, and a busy-polling consumer; every record is
+ *    checked (sequence, checksum, data);
  *  - one thread playing a hostile peer: each check of the header returns
  *    -EPROTO with its KUBUF_RING_ERR_*, and random values in every word
  *    the peer can write never make either side touch memory outside the
@@ -48,17 +49,22 @@ struct ring_test {
 	int drop;		/* full ring: drop (1) or retry (0) */
 	enum wake_kind wake;
 	int slow_consumer;	/* the consumer dawdles now and then */
+	int room_sleep;		/* full ring: sleep until kicked (pair (4)) */
 
 	/* shared state, besides the ring */
 	void *mem;
 	int efd;
 	unsigned int wake_seq;	/* futex word */
+	unsigned int room_seq;	/* futex word of the producer's room sleep */
 	int done;		/* the producer finished */
 
 	/* producer's results */
 	unsigned long long produced, dropped, retries, wakeups, user_recs;
+	unsigned long long room_sleeps;
 	/* consumer's results */
 	unsigned long long consumed, sleeps, looks, user_seen, batches;
+	unsigned long long kicks;
+	uint64_t room_kicked;
 	struct kubuf_stream_check check;
 	const char *error;
 };
@@ -120,6 +126,34 @@ static void dawdle(unsigned int n)
 		;
 }
 
+/*
+ * The ring is full for a record of @len payload bytes: the room
+ * handshake (pair (4)). 0 when there is room (now or after a kick), -1
+ * on a broken ring or after 20 s without a kick (a lost room wakeup).
+ */
+static int producer_wait_room(struct ring_test *t, struct kubuf_ring_view *v,
+			      uint32_t len)
+{
+	unsigned int seq = __atomic_load_n(&t->room_seq, __ATOMIC_SEQ_CST);
+	struct timespec ts = { .tv_sec = 20 };
+	long long free = kubuf_ring_prod_wait_room(v, len);
+
+	if (free < 0) {
+		t->error = "producer: ring broken";
+		return -1;
+	}
+	if ((uint64_t)free < kubuf_ring_prod_need(v, len)) {
+		t->room_sleeps++;
+		if (syscall(SYS_futex, &t->room_seq, FUTEX_WAIT_PRIVATE, seq,
+			    &ts, NULL, 0) < 0 && errno == ETIMEDOUT) {
+			t->error = "producer: lost room wakeup (20 s asleep)";
+			return -1;
+		}
+	}
+	kubuf_ring_prod_room_done(v);
+	return 0;
+}
+
 static void *producer(void *arg)
 {
 	struct ring_test *t = arg;
@@ -150,7 +184,19 @@ static void *producer(void *arg)
 			if (t->drop)
 				break;
 			t->retries++;
-			sched_yield();
+			if (!t->room_sleep) {
+				sched_yield();
+				continue;
+			}
+			/*
+			 * Now and then late: the consumer may have released
+			 * everything meanwhile and gone to sleep, which only
+			 * the handshake's second look at tail notices.
+			 */
+			if (t->retries % 4 == 0)
+				dawdle(50000);
+			if (producer_wait_room(t, &v, 16 + d))
+				goto out;
 		}
 		if (!p) {
 			t->dropped++;
@@ -208,7 +254,7 @@ static long consume_batch(struct ring_test *t, struct kubuf_ring_view *v,
 	struct kubuf_rec rec;
 	const void *p;
 	long n = 0;
-	uint64_t last_seq = ~0ULL;
+	uint64_t last_seq = ~0ULL, room, start = v->pos;
 
 	if (kubuf_ring_cons_avail(v) < 0)
 		return -1;
@@ -246,7 +292,26 @@ static long consume_batch(struct ring_test *t, struct kubuf_ring_view *v,
 	}
 	if (v->err)
 		return -1;
-	kubuf_ring_cons_release(v);
+	if (!t->room_sleep) {
+		kubuf_ring_cons_release(v);
+		return n;
+	}
+	/*
+	 * Released: kick a producer asleep for this room, once (pair (4)).
+	 * Only when something was consumed, as libkubuf does: a consumer
+	 * that looked at room on every idle turn would hide a room wakeup
+	 * lost by the handshake.
+	 */
+	if (v->pos == start)
+		return n;
+	room = kubuf_ring_cons_release_mb(v);
+	if (kubuf_ring_room_due(v->pos, room) && room != t->room_kicked) {
+		t->room_kicked = room;
+		t->kicks++;
+		__atomic_fetch_add(&t->room_seq, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &t->room_seq, FUTEX_WAKE_PRIVATE, 1, NULL,
+			NULL, 0);
+	}
 	return n;
 }
 
@@ -319,9 +384,11 @@ static void run_two_threads(struct ring_test *t)
 	close(t->efd);
 
 	printf("# size %u, data 0..%u: %llu records (%llu dropped, %llu "
-	       "retries), %llu bytes, %llu wakeups, %llu sleeps\n",
+	       "retries), %llu bytes, %llu wakeups, %llu sleeps, %llu room "
+	       "sleeps, %llu kicks\n",
 	       t->size, t->max_data, t->produced, t->dropped, t->retries,
-	       (unsigned long long)t->check.bytes, t->wakeups, t->sleeps);
+	       (unsigned long long)t->check.bytes, t->wakeups, t->sleeps,
+	       t->room_sleeps, t->kicks);
 	if (t->error)
 		kt_fail(__FILE__, __LINE__, "%s (at seq %llu)", t->error,
 			(unsigned long long)t->check.next_seq);
@@ -402,6 +469,27 @@ KT_CASE(two_threads_drop)
 	KT_ASSERT(t.dropped > 0);
 	/* How many get through depends on the machine's load: some do. */
 	KT_ASSERT(t.produced > 0);
+}
+
+/*
+ * Both sides sleep: the consumer until records come (pair (3)), the
+ * producer, on a full ring, until the consumer releases the room it
+ * asked for (pair (4)). A wakeup lost either way ends the test after
+ * 20 s asleep.
+ */
+KT_CASE(two_threads_room_sleep)
+{
+	struct ring_test t = {
+		.size = 4096, .max_data = 500, .count = 200000,
+		.wake = WAKE_FUTEX, .room_sleep = 1, .slow_consumer = 1,
+	};
+
+	run_two_threads(&t);
+	KT_ASSERT(t.room_sleeps > 0);
+	/* Each sleep ends with a kick: none lost (above), none invented. */
+	KT_ASSERT(t.room_sleeps <= t.kicks);
+	/* Kicks only for a new room value: at most one per producer wait. */
+	KT_ASSERT(t.kicks <= t.retries);
 }
 
 /* A busy-polling consumer never sets waiting: no wakeup at all. */

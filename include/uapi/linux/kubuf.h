@@ -713,6 +713,8 @@ struct kubuf_ring_attach {
  * @dropped:	out: TO_APP: records the stream dropped, the ring being full.
  * @wakeups:	out: TO_APP: times the device woke the consumer.
  *		TO_DEV: times a kick woke the device.
+ * @room_wakeups: out: TO_APP: times a kick woke the device waiting for
+ *		room (see "Full ring" in <linux/kubuf_ring.h>). TO_DEV: 0.
  * @reserved:	out: zero.
  *
  * Errors: -EINVAL (@flags), -ENOENT (no such ring in this file).
@@ -728,7 +730,8 @@ struct kubuf_ring_query {
 	__u64 bytes;
 	__u64 dropped;
 	__u64 wakeups;
-	__u64 reserved[2];
+	__u64 room_wakeups;
+	__u64 reserved;
 };
 
 #define KUBUF_STREAM_LOSSLESS	_BITUL(0)	/* wait for room, never drop */
@@ -752,7 +755,10 @@ struct kubuf_ring_query {
  *
  * Record i is due at start + i / @rate. When it does not fit, it is
  * dropped (counted in the ring's dropped, its sequence number skipped),
- * or, LOSSLESS, the device waits for room. However far behind a
+ * or, LOSSLESS, the device waits for room: the consumer kicks it (see
+ * "Full ring" in <linux/kubuf_ring.h>; libkubuf does). A consumer that
+ * has never kicked for room is looked at every few milliseconds
+ * instead. However far behind a
  * dropping stream falls, catching up is a single step: the records due
  * that find no room are dropped together. KUBUF_IOC_STREAM_STOP (struct
  * kubuf_id: the ring) stops the stream; detach and release stop it too.
@@ -782,7 +788,10 @@ struct kubuf_stream {
  * -EBADF, -EINVAL (@flags), -ENOENT.
  *
  * KUBUF_IOC_RING_KICK (struct kubuf_id): wake the device thread of a
- * TO_DEV ring. Errors: -EBADF, -EINVAL (@flags, a TO_APP ring), -ENOENT.
+ * ring: of a TO_DEV ring, to take the commands published; of a TO_APP
+ * ring, to produce into the room released (a producer waiting for room
+ * says so in the ring's room word). Errors: -EBADF, -EINVAL (@flags),
+ * -ENOENT.
  */
 
 /*

@@ -13,7 +13,7 @@
  * data area of a power-of-two size, placed anywhere (64-byte aligned) in
  * a registered buffer or a driver buffer (KUBUF_IOC_RING_ATTACH):
  *
- *   +0    producer's line   head, dropped      written by the producer only
+ *   +0    producer's line   head, dropped, room  written by the producer only
  *   +64   (empty: keeps the two lines apart for adjacent-line prefetch)
  *   +128  consumer's line   tail, waiting      written by the consumer only
  *   +192  description       magic, data_size   written once, at attach
@@ -37,7 +37,12 @@
  * released. A producer that cannot wait drops the record and counts it
  * in dropped (the simulated device's stream does this, unless it was
  * started lossless); records carry sequence numbers, so the consumer
- * sees where the gaps are.
+ * sees where the gaps are. A producer that waits (a lossless stream)
+ * sets room to the tail it needs: a consumer that releases up to room
+ * or past it calls KUBUF_IOC_RING_KICK on the ring, once for each value
+ * room takes, and the producer runs again at once. Room is a wakeup the
+ * way data is: each side sleeps, and the other wakes it only when it
+ * said it waits.
  */
 #ifndef _UAPI_LINUX_KUBUF_RING_H
 #define _UAPI_LINUX_KUBUF_RING_H
@@ -54,6 +59,8 @@
  * struct kubuf_ring_ctl - the control block at the start of a ring.
  * @head:	producer: bytes published.
  * @dropped:	producer: records not produced for lack of space.
+ * @room:	producer: 0, or the tail it waits for, the ring being too
+ *		full (see "Full ring" above).
  * @pad0:	zero.
  * @tail:	consumer: bytes released.
  * @waiting:	consumer: non-zero when about to sleep until woken.
@@ -66,7 +73,8 @@
 struct kubuf_ring_ctl {
 	__u64 head;
 	__u64 dropped;
-	__u64 pad0[14];
+	__u64 room;
+	__u64 pad0[13];
 	__u64 tail;
 	__u32 waiting;
 	__u32 pad1[13];

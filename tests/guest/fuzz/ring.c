@@ -222,13 +222,14 @@ void op_ring_query(int op)
 	if (!id)
 		fuzz_fail("RING_QUERY of ring 0 worked: id %u state %u dir %u records %llu",
 			  q.id, q.state, q.dir, (unsigned long long)q.records);
-	if (q.reserved[0] || q.reserved[1] || q.id != id ||
+	if (q.reserved || q.id != id ||
 	    q.state < KUBUF_RING_ACTIVE || q.state > KUBUF_RING_DEAD ||
 	    (q.error && q.state != KUBUF_RING_BROKEN) ||
 	    q.error > KUBUF_RING_ERR_REC ||
 	    (q.dir != KUBUF_RING_TO_APP && q.dir != KUBUF_RING_TO_DEV) ||
 	    q.stream > KUBUF_STREAM_DONE ||
-	    (q.dir == KUBUF_RING_TO_DEV && (q.stream || q.dropped)))
+	    (q.dir == KUBUF_RING_TO_DEV && (q.stream || q.dropped ||
+					    q.room_wakeups)))
 		fuzz_fail("RING_QUERY %u: bad answer: state %u error %u dir %u stream %u",
 			  id, q.state, q.error, q.dir, q.stream);
 }
