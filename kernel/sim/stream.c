@@ -5,7 +5,8 @@
  *
  * Record i is due at start + i / rate (all at once without a rate) and
  * carries its sequence number, size bytes of the pattern (seed + i) and
- * their FNV-1a checksum, so the application can check every byte. The
+ * their checksum (kubuf_stream_fill()), so the application can check
+ * every byte. The
  * core calls kubuf_sim_stream_burst() on its workers with the ring's
  * memory held: it produces what is due, a bounded burst at a time, and
  * says when it wants to run again. A lossless stream that finds the
@@ -37,19 +38,9 @@
 static void kubuf_sim_write_rec(void *p, u64 seq, u32 seed, u32 size)
 {
 	struct kubuf_stream_rec *sr = p;
-	u8 *d = (u8 *)(sr + 1);
-	u64 sum = kubuf_stream_csum_start(seq);
-	u32 s = seed + (u32)seq;
-	u32 i;
 
-	for (i = 0; i < size; i++) {
-		u8 b = kubuf_pattern_byte(s, i);
-
-		d[i] = b;
-		sum = (sum ^ b) * 0x100000001b3ULL;
-	}
+	sr->csum = kubuf_stream_fill(sr + 1, seed + (u32)seq, seq, size);
 	sr->seq = seq;
-	sr->csum = sum;
 }
 
 /*

@@ -213,9 +213,13 @@ KUBUF_API int kubuf_ucopy_checksum(struct kubuf *k, const void *buf,
 KUBUF_API int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed)
 {
 	const uint8_t *p = buf;
-	size_t i;
+	size_t i = 0, k;
 
-	for (i = 0; i < len; i++)
+	/* Eight bytes at a time; the first wrong one found byte by byte. */
+	for (k = 0; k < len / 8; k++)
+		if (kubuf_stream_load(p + 8 * k) != kubuf_pattern_word(seed, k))
+			break;
+	for (i = 8 * k; i < len; i++)
 		if (p[i] != kubuf_pattern_byte(seed, i))
 			return i < 0x7ffffffe ? (int)i + 1 : 0x7fffffff;
 	return 0;

@@ -39,23 +39,36 @@ KUBUF_API int kubuf_stream_verify(struct kubuf_stream_check *c,
 {
 	const struct kubuf_stream_rec *h = payload;
 	const uint8_t *data = (const uint8_t *)(h + 1);
-	uint32_t i, seed;
-	uint64_t seq;
+	uint32_t i, n, seed;
+	uint64_t seq, csum, sum, w, k;
 
 	if (rec->type != KUBUF_REC_STREAM ||
 	    rec->len != sizeof(*h) + (uint64_t)c->rec_size)
 		goto corrupt;
 	/* The record is in shared memory: read what is checked once. */
 	memcpy(&seq, &h->seq, sizeof(seq));
+	memcpy(&csum, &h->csum, sizeof(csum));
 	if (seq < c->next_seq)
 		goto corrupt;
-	if (kubuf_checksum(kubuf_stream_csum_start(seq), data, c->rec_size) !=
-	    h->csum)
-		goto corrupt;
+	/* Every byte against the pattern, and the checksum, in one pass. */
 	seed = c->seed + (uint32_t)seq;
-	for (i = 0; i < c->rec_size; i++)
-		if (data[i] != kubuf_pattern_byte(seed, i))
+	sum = kubuf_stream_csum_start(seq, c->rec_size);
+	for (k = 0; k < c->rec_size / 8; k++) {
+		w = kubuf_stream_load(data + 8 * k);
+		if (w != kubuf_pattern_word(seed, k))
 			goto corrupt;
+		sum = kubuf_stream_csum_word(sum, w);
+	}
+	n = c->rec_size % 8;
+	if (n) {
+		for (w = 0, i = 0; i < n; i++)
+			w |= (uint64_t)data[8 * k + i] << (8 * i);
+		if (w != kubuf_stream_tail(seed, k, n))
+			goto corrupt;
+		sum = kubuf_stream_csum_word(sum, w);
+	}
+	if (sum != csum)
+		goto corrupt;
 	c->missing += seq - c->next_seq;
 	c->next_seq = seq + 1;
 	c->records++;

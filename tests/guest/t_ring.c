@@ -143,11 +143,13 @@ static void drain(struct kubuf_ring_view *v, uint32_t size, struct seen *s)
 		KT_ASSERT(sr->seq >= s->next_seq);
 		s->gaps += sr->seq - s->next_seq;
 		s->next_seq = sr->seq + 1;
+		static unsigned char want[KUBUF_STREAM_MAX_REC];
+
+		KT_ASSERT(size <= sizeof(want));
 		KT_ASSERT_EQ(sr->csum,
-			     kubuf_checksum(kubuf_stream_csum_start(sr->seq),
-					    data, size));
-		KT_ASSERT_EQ(kubuf_pattern_check(data, size,
-						 0x5eed + (uint32_t)sr->seq), 0);
+			     kubuf_stream_fill(want, 0x5eed + (uint32_t)sr->seq,
+					       sr->seq, size));
+		KT_ASSERT_EQ(memcmp(data, want, size), 0);
 		kubuf_ring_cons_next(v);
 		s->records++;
 	}

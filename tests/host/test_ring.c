@@ -109,13 +109,9 @@ static void publish(struct ring_test *t, struct kubuf_ring_view *v)
 static void fill_record(void *p, uint64_t seq, uint32_t d)
 {
 	struct kubuf_stream_rec *h = p;
-	uint8_t *data = (uint8_t *)(h + 1);
-	uint32_t i, seed = test_seed + (uint32_t)seq;
 
-	for (i = 0; i < d; i++)
-		data[i] = kubuf_pattern_byte(seed, i);
+	h->csum = kubuf_stream_fill(h + 1, test_seed + (uint32_t)seq, seq, d);
 	h->seq = seq;
-	h->csum = kubuf_checksum(kubuf_stream_csum_start(seq), data, d);
 }
 
 static void dawdle(unsigned int n)
@@ -954,6 +950,71 @@ KT_CASE(stream_verify)
 	KT_ASSERT_EQ(c.records, 1);
 	KT_ASSERT_EQ(c.bytes, 0);
 	KT_ASSERT_EQ(c.missing, 7);
+}
+
+/*
+ * kubuf_stream_fill() against its definition, byte by byte: data byte i
+ * is kubuf_pattern_byte(seed, i); the checksum hashes the little-endian
+ * 8-byte words of the data, the last one zero-extended. Every length
+ * from 0 to 80 (every tail, several words) and a large one; every byte
+ * and the checksum changed in turn is caught by kubuf_stream_verify(),
+ * and kubuf_pattern_check() names the first wrong byte.
+ */
+KT_CASE(stream_fill_reference)
+{
+	static const uint32_t lens[] = { 4096 + 5, KUBUF_STREAM_MAX_REC };
+	static uint8_t rec[sizeof(struct kubuf_stream_rec) + KUBUF_STREAM_MAX_REC + 8];
+	struct kubuf_stream_rec *h = (struct kubuf_stream_rec *)rec;
+	uint8_t *data = rec + sizeof(*h);
+	struct kubuf_stream_check c;
+	uint32_t len, i, j, seed;
+	uint64_t sum, w, seq;
+	struct kubuf_rec r;
+
+	for (len = 0; len <= 80 + 2; len++) {
+		uint32_t l = len <= 80 ? len : lens[len - 81];
+
+		seq = 1000 + len;
+		seed = test_seed + (uint32_t)seq;
+		memset(data, 0xa5, l + 8);
+		h->seq = seq;
+		h->csum = kubuf_stream_fill(data, seed, seq, l);
+		sum = kubuf_stream_csum_start(seq, l);
+		for (i = 0; i < l; i += 8) {
+			for (w = 0, j = 0; j < 8 && i + j < l; j++) {
+				KT_ASSERT_EQ(data[i + j],
+					     kubuf_pattern_byte(seed, i + j));
+				w |= (uint64_t)kubuf_pattern_byte(seed, i + j)
+				     << (8 * j);
+			}
+			sum = kubuf_stream_csum_word(sum, w);
+		}
+		KT_ASSERT_EQ(h->csum, sum);
+		KT_ASSERT_EQ(data[l], 0xa5);	/* nothing written past it */
+		KT_ASSERT_EQ(kubuf_pattern_check(data, l, seed), 0);
+
+		r.len = sizeof(*h) + l;
+		r.type = KUBUF_REC_STREAM;
+		r.flags = 0;
+		kubuf_stream_check_init(&c, test_seed, l);
+		KT_ASSERT_EQ(kubuf_stream_verify(&c, &r, h), 0);
+		if (l > 80)
+			continue;
+		for (i = 0; i < l; i++) {
+			data[i] ^= 0x10;
+			kubuf_stream_check_init(&c, test_seed, l);
+			KT_LIBERR(kubuf_stream_verify(&c, &r, h), EBADMSG);
+			KT_ASSERT_EQ(kubuf_pattern_check(data, l, seed),
+				     (int)i + 1);
+			data[i] ^= 0x10;
+		}
+		h->csum ^= 1ULL << (len % 64);
+		kubuf_stream_check_init(&c, test_seed, l);
+		KT_LIBERR(kubuf_stream_verify(&c, &r, h), EBADMSG);
+	}
+	/* A sequence number or a length of its own: another checksum. */
+	KT_ASSERT(kubuf_stream_csum_start(1, 8) != kubuf_stream_csum_start(2, 8));
+	KT_ASSERT(kubuf_stream_csum_start(1, 8) != kubuf_stream_csum_start(1, 9));
 }
 
 KT_MAIN()

@@ -805,6 +805,14 @@ static __inline__ __u8 kubuf_pattern_byte(__u32 seed, __u64 off)
 	return (__u8)(word >> ((off & 3) * 8));
 }
 
+/* Bytes 8k to 8k + 7 of the pattern, as a little-endian word. */
+static __inline__ __u64 kubuf_pattern_word(__u32 seed, __u64 k)
+{
+	__u32 lo = seed + (__u32)(2 * k) * 0x9E3779B1U;
+
+	return lo | (__u64)(__u32)(lo + 0x9E3779B1U) << 32;
+}
+
 /* FNV-1a, 64 bits, continued from @sum (start with KUBUF_CHECKSUM_INIT). */
 #define KUBUF_CHECKSUM_INIT	0xcbf29ce484222325ULL
 

@@ -47,6 +47,7 @@
 #ifndef _UAPI_LINUX_KUBUF_RING_H
 #define _UAPI_LINUX_KUBUF_RING_H
 
+#include <linux/kubuf.h>
 #include <linux/types.h>
 
 #define KUBUF_RING_MAGIC	0x6b627267U	/* "kbrg" */
@@ -113,8 +114,7 @@ static __inline__ __u64 kubuf_rec_size(__u64 len)
  * struct kubuf_stream_rec - a record of the simulated device's stream.
  * @seq:	0, 1, 2, ... for each record of the stream; a gap means
  *		records were dropped.
- * @csum:	the checksum of the data that follows: kubuf_checksum() of
- *		it, continued from kubuf_stream_csum_start(@seq).
+ * @csum:	the checksum of the data that follows (kubuf_stream_fill()).
  *
  * Followed by the record's data: byte i is kubuf_pattern_byte(seed + seq,
  * i), seed as given to KUBUF_IOC_STREAM_START.
@@ -176,15 +176,76 @@ struct kubuf_ring_done {
 #define KUBUF_RING_ERR_HEAD	2	/* head outside [last head, tail+size] */
 #define KUBUF_RING_ERR_REC	3	/* a record header is not valid */
 
-/* The stream record's checksum: FNV-1a over the sequence number, then data. */
-static __inline__ __u64 kubuf_stream_csum_start(__u64 seq)
-{
-	__u64 sum = 0xcbf29ce484222325ULL;
-	unsigned int i;
+/*
+ * The stream record's data and checksum, 8 bytes at a time. The checksum
+ * is a 64-bit multiply-rotate hash of the data read as little-endian
+ * 8-byte words (the last 1 to 7 bytes zero-extended), started from the
+ * sequence number and the length: a few instructions per word, so that
+ * the device writes, and the application checks, every byte at close to
+ * memory speed.
+ */
+#define KUBUF_STREAM_K1		0x9E3779B185EBCA87ULL
+#define KUBUF_STREAM_K2		0xC2B2AE3D27D4EB4FULL
 
-	for (i = 0; i < 8; i++) {
-		sum ^= (__u8)(seq >> (8 * i));
-		sum *= 0x100000001b3ULL;
+static __inline__ __u64 kubuf_stream_csum_start(__u64 seq, __u32 len)
+{
+	return ((seq + KUBUF_STREAM_K2) * KUBUF_STREAM_K1) ^ len;
+}
+
+static __inline__ __u64 kubuf_stream_csum_word(__u64 sum, __u64 w)
+{
+	sum ^= w * KUBUF_STREAM_K2;
+	sum = (sum << 31) | (sum >> 33);
+	return sum * KUBUF_STREAM_K1;
+}
+
+/* A word of memory as a little-endian number, whatever its alignment. */
+static __inline__ __u64 kubuf_stream_load(const void *p)
+{
+	__u64 w;
+
+	__builtin_memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static __inline__ void kubuf_stream_store(void *p, __u64 w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	__builtin_memcpy(p, &w, sizeof(w));
+}
+
+/* The last @n (1 to 7) bytes of the pattern from word @k on, zero-extended. */
+static __inline__ __u64 kubuf_stream_tail(__u32 seed, __u64 k, __u32 n)
+{
+	return kubuf_pattern_word(seed, k) & ((1ULL << (8 * n)) - 1);
+}
+
+/*
+ * Write the @len data bytes of stream record @seq (pattern seed @seed,
+ * the stream's seed plus @seq) at @data; returns their checksum.
+ */
+static __inline__ __u64 kubuf_stream_fill(void *data, __u32 seed, __u64 seq,
+					  __u32 len)
+{
+	__u8 *d = (__u8 *)data;
+	__u64 sum = kubuf_stream_csum_start(seq, len), w, k;
+	__u32 i;
+
+	for (k = 0; k < len / 8; k++) {
+		w = kubuf_pattern_word(seed, k);
+		kubuf_stream_store(d + 8 * k, w);
+		sum = kubuf_stream_csum_word(sum, w);
+	}
+	if (len % 8) {
+		w = kubuf_stream_tail(seed, k, len % 8);
+		for (i = 0; i < len % 8; i++)
+			d[8 * k + i] = (__u8)(w >> (8 * i));
+		sum = kubuf_stream_csum_word(sum, w);
 	}
 	return sum;
 }
