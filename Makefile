@@ -89,7 +89,7 @@ HDRS      := $(wildcard include/uapi/linux/*.h) include/kubuf/ring.h \
 LIB_OBJ   := $(patsubst lib/src/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_PIC   := $(patsubst lib/src/%.c,$(B)/lib/%.pic.o,$(LIB_SRC))
 GUEST_BIN := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRC)) \
-             $(B)/guest/t_fuzz $(B)/guest/kubuf
+             $(B)/guest/t_fuzz $(B)/guest/kubuf $(B)/guest/kubuf-example
 HOST_BIN  := $(patsubst tests/host/%.c,$(B)/host/%,$(HOST_SRC))
 # The ring's two-thread test, also under ThreadSanitizer and uninstrumented.
 HOST_BIN  += $(B)/host/test_ring-tsan $(B)/host/test_ring-plain
@@ -119,9 +119,20 @@ $(B)/lib/%.pic.o: lib/src/%.c $(HDRS)
 $(B)/lib/libkubuf.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
+# Exported: exactly the functions lib/libkubuf.map lists, checked here (a
+# KUBUF_API function missing from the list, or a name listed and gone).
 $(B)/lib/libkubuf.so: $(LIB_PIC) lib/libkubuf.map
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libkubuf.so.1 \
-		-Wl,--version-script=lib/libkubuf.map $(LDFLAGS) -o $@ $(LIB_PIC)
+		-Wl,--version-script=lib/libkubuf.map $(LDFLAGS) -o $@.tmp \
+		$(LIB_PIC)
+	@nm -D --defined-only $@.tmp | awk '$$2 == "T" { print $$3 }' | \
+		sed 's/@.*//' | sort > $@.exported
+	@sed -n 's/^\t\t\(kubuf_[a-z0-9_]*\);$$/\1/p' lib/libkubuf.map | \
+		sort > $@.listed
+	@diff -u $@.listed $@.exported > $@.diff || { cat $@.diff; \
+		echo "libkubuf.so: exports differ from lib/libkubuf.map" >&2; \
+		rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
 
 # --- the kubuf program ---------------------------------------------------
 $(B)/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
@@ -140,6 +151,11 @@ $(B)/guest/t_fuzz: $(FUZZ_SRC) $(B)/lib/libkubuf.a $(HDRS)
 	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -o $@ $(FUZZ_SRC) \
 		$(B)/lib/libkubuf.a -pthread
 
+# README's example program, as an application builds it (t_stream runs it).
+$(B)/guest/kubuf-example: examples/stream.c $(B)/lib/libkubuf.a $(HDRS)
+	@mkdir -p $(@D)
+	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -o $@ $< $(B)/lib/libkubuf.a
+
 $(B)/guest/kubuf: $(TOOL_SRC) $(B)/lib/libkubuf.a $(HDRS)
 	@mkdir -p $(@D)
 	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -o $@ $(TOOL_SRC) \
@@ -150,6 +166,12 @@ $(B)/host/%: tests/host/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(COMPILE) -Itests/guest -O1 -g $(SAN) $(LDFLAGS) -o $@ $< \
 		$(LIB_SRC) -pthread
+
+# The program's helpers that need no device.
+$(B)/host/test_tools: tests/host/test_tools.c tools/parse.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(COMPILE) -Itests/guest -Itools -O1 -g $(SAN) $(LDFLAGS) -o $@ $< \
+		tools/parse.c $(LIB_SRC) -pthread
 
 # ThreadSanitizer checks the ring's barriers (at half the records: slower).
 $(B)/host/%-tsan: tests/host/%.c $(LIB_SRC) $(HDRS)

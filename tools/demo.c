@@ -407,7 +407,7 @@ static int demo_technique1(struct kubuf *k, const struct demo_dev *dev)
 	printf("1e. The application reads it directly: first bytes"
 	       " %02x %02x %02x %02x, whole buffer %s.\n",
 	       buf[0], buf[1], buf[2], buf[3],
-	       kubuf_pattern_check(buf, len, 2024) ? "WRONG" : "verified");
+	       kubuf_pattern_check(buf, len, 2024, NULL) ? "WRONG" : "verified");
 	if (dev->dma) {
 		demo_app_data(buf, len);
 		printf("    The application writes data of its own over it; the\n"
@@ -457,47 +457,89 @@ static int demo_technique1(struct kubuf *k, const struct demo_dev *dev)
 	return 0;
 }
 
+/* Memory a ring can live in: a registration or a mapped driver buffer. */
+struct ring_mem {
+	struct kubuf *k;
+	unsigned int kind;	/* KUBUF_MEM_UBUF or KUBUF_MEM_KBUF */
+	uint32_t id;
+	void *addr;
+	size_t len;
+};
+
+/* @len bytes (rounded up to pages) the device and the program may write. */
+
+/* --- memory for rings and buffers, either kind ------------------------ */
+
+static int ring_mem_new(struct kubuf *k, unsigned int kind, size_t len,
+			struct ring_mem *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->k = k;
+	m->kind = kind;
+	m->len = (len + page - 1) & ~(size_t)(page - 1);
+	if (kind == KUBUF_MEM_KBUF) {
+		ret = kubuf_kbuf_alloc(k, m->len, KUBUF_KBUF_PAGES,
+				       KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				       &m->id, NULL);
+		if (ret)
+			return ret;
+		ret = kubuf_kbuf_map(k, m->id, 0, m->len,
+				     PROT_READ | PROT_WRITE, &m->addr);
+		if (ret)
+			kubuf_kbuf_free(k, m->id);
+		return ret;
+	}
+	m->addr = mmap(NULL, m->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->addr == MAP_FAILED)
+		return -errno;
+	ret = kubuf_ubuf_register(k, m->addr, m->len, KUBUF_ACCESS_DEV_READ |
+				  KUBUF_ACCESS_DEV_WRITE, &m->id);
+	if (ret)
+		munmap(m->addr, m->len);
+	return ret;
+}
+
+static void ring_mem_free(struct ring_mem *m)
+{
+	if (m->kind == KUBUF_MEM_KBUF) {
+		kubuf_kbuf_free(m->k, m->id);
+		kubuf_kbuf_unmap(m->addr, m->len);
+	} else {
+		kubuf_ubuf_unregister(m->k, m->id);
+		munmap(m->addr, m->len);
+	}
+}
+
 /* --- the shared ring ---------------------------------------------------- */
 
 struct demo_ring {
 	struct kubuf *k;
-	struct ring_mem m;
 	struct kubuf_ring *r;
 };
 
 /* A TO_APP ring of @size data bytes in a driver buffer of its own. */
 static int demo_ring_new(struct demo_ring *d, uint32_t size, uint32_t flags)
 {
-	struct kubuf_ring_opts o = {
-		.dir = KUBUF_RING_TO_APP, .flags = flags,
-		.kind = KUBUF_MEM_KBUF, .data_size = size,
-		.wake_records = flags ? 0 : 64,
-	};
+	KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP, .flags = flags,
+			.kind = KUBUF_MEM_KBUF, .data_size = size,
+			.wake_records = flags ? 0 : 64);
 	int ret;
 
 	if (open_dev(0, &d->k))
 		return -ENODEV;
-	ret = ring_mem_new(d->k, KUBUF_MEM_KBUF, KUBUF_RING_CTL_SIZE + size,
-			   &d->m);
+	ret = kubuf_ring_create(d->k, &o, &d->r);
 	if (ret)
-		goto err_close;
-	o.mem_id = d->m.id;
-	ret = kubuf_ring_attach(d->k, d->m.addr, &o, &d->r);
-	if (ret)
-		goto err_mem;
-	return 0;
-
-err_mem:
-	ring_mem_free(&d->m);
-err_close:
-	kubuf_close(d->k);
+		kubuf_close(d->k);
 	return ret;
 }
 
 static void demo_ring_free(struct demo_ring *d)
 {
 	kubuf_ring_detach(d->r);
-	ring_mem_free(&d->m);
 	kubuf_close(d->k);
 }
 
@@ -566,7 +608,7 @@ static int demo_stream(const struct demo_dev *dev)
 	if (ret)
 		return demo_fail("ring attach", ret);
 	printf("  ring %u: 64 KiB of records at %p\n", kubuf_ring_id(d.r),
-	       d.m.addr);
+	       kubuf_ring_addr(d.r));
 
 	printf("\nStep 2. The device streams %llu records of %u bytes, lossless,\n"
 	       "as fast as the application takes them (KUBUF_IOC_STREAM_START).\n"
@@ -673,7 +715,7 @@ static int demo_commands(const struct demo_dev *dev)
 {
 	const size_t len = 64 * 1024;
 	const char hello[] = "hello, device";
-	struct kubuf_ring_opts o = { .kind = KUBUF_MEM_KBUF };
+	KUBUF_RING_OPTS(o, .kind = KUBUF_MEM_KBUF);
 	struct kubuf_ring *reply = NULL, *cmd = NULL;
 	struct kubuf_ring_counters rc;
 	struct kubuf_ring_cmd c;
@@ -754,7 +796,7 @@ static int demo_commands(const struct demo_dev *dev)
 		goto err_rings;
 	printf("  FILL     tag %llu, status %d: the buffer %s\n",
 	       (unsigned long long)dd.done[0].tag, dd.done[0].status,
-	       kubuf_pattern_check(buf.addr, len, 99) ? "is WRONG" :
+	       kubuf_pattern_check(buf.addr, len, 99, NULL) ? "is WRONG" :
 	       "holds the pattern");
 	printf("  CHECKSUM tag %llu, status %d: %016llx, %s the application's\n",
 	       (unsigned long long)dd.done[1].tag, dd.done[1].status,

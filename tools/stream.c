@@ -16,52 +16,6 @@
 
 #include "tool.h"
 
-/* --- memory for rings, either kind --------------------------------------- */
-
-int ring_mem_new(struct kubuf *k, unsigned int kind, size_t len,
-		 struct ring_mem *m)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	int ret;
-
-	memset(m, 0, sizeof(*m));
-	m->k = k;
-	m->kind = kind;
-	m->len = (len + page - 1) & ~(size_t)(page - 1);
-	if (kind == KUBUF_MEM_KBUF) {
-		ret = kubuf_kbuf_alloc(k, m->len, KUBUF_KBUF_PAGES,
-				       KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
-				       &m->id, NULL);
-		if (ret)
-			return ret;
-		ret = kubuf_kbuf_map(k, m->id, 0, m->len,
-				     PROT_READ | PROT_WRITE, &m->addr);
-		if (ret)
-			kubuf_kbuf_free(k, m->id);
-		return ret;
-	}
-	m->addr = mmap(NULL, m->len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m->addr == MAP_FAILED)
-		return -errno;
-	ret = kubuf_ubuf_register(k, m->addr, m->len, KUBUF_ACCESS_DEV_READ |
-				  KUBUF_ACCESS_DEV_WRITE, &m->id);
-	if (ret)
-		munmap(m->addr, m->len);
-	return ret;
-}
-
-void ring_mem_free(struct ring_mem *m)
-{
-	if (m->kind == KUBUF_MEM_KBUF) {
-		kubuf_kbuf_free(m->k, m->id);
-		kubuf_kbuf_unmap(m->addr, m->len);
-	} else {
-		kubuf_ubuf_unregister(m->k, m->id);
-		munmap(m->addr, m->len);
-	}
-}
-
 /* --- the stream command ---------------------------------------------------- */
 
 const char stream_usage[] =
@@ -136,7 +90,7 @@ static double now_s(void)
 static int opt_num(const char *name, const char *val, uint64_t min,
 		   uint64_t max, uint64_t *out)
 {
-	int ret = kubuf_parse_size(val, out);
+	int ret = parse_size(val, out);
 
 	if (ret == -EINVAL)
 		return usage_error("stream",
@@ -473,13 +427,12 @@ static int stream_report(struct stream_run *s, struct kubuf_ring *r,
 
 int cmd_stream(int argc, char **argv)
 {
-	struct kubuf_ring_opts ro = { 0 };
+	KUBUF_RING_OPTS(ro);
 	struct kubuf_stream st = { 0 };
 	struct stream_run s = { 0 };
 	struct kubuf_ring_query q;
 	struct sigaction sa = { 0 };
 	struct kubuf_ring *r;
-	struct ring_mem m;
 	struct kubuf *k;
 	double elapsed;
 	int ret, rc = 1;
@@ -490,17 +443,10 @@ int cmd_stream(int argc, char **argv)
 	s.progress = !s.o.quiet && isatty(STDERR_FILENO);
 	if (open_dev(0, &k))
 		return 1;
-	ret = ring_mem_new(k, s.o.kind, KUBUF_RING_CTL_SIZE + s.o.ring_size,
-			   &m);
-	if (ret) {
-		report_error("ring memory", ret);
-		goto out_close;
-	}
-	s.own_syscalls = 3;	/* open, and two to make the memory */
+	s.own_syscalls = 1;	/* open */
 
 	ro.dir = KUBUF_RING_TO_APP;
-	ro.kind = m.kind;
-	ro.mem_id = m.id;
+	ro.kind = s.o.kind;
 	ro.data_size = s.o.ring_size;
 	if (s.o.busy_poll) {
 		ro.flags = KUBUF_RING_BUSY_POLL;
@@ -508,10 +454,10 @@ int cmd_stream(int argc, char **argv)
 		ro.wake_records = s.o.wake_records;
 		ro.wake_usecs = s.o.wake_usecs;
 	}
-	ret = kubuf_ring_attach(k, m.addr, &ro, &r);
+	ret = kubuf_ring_create(k, &ro, &r);
 	if (ret) {
-		fprintf(stderr, "kubuf: ring attach: %s\n", strerror(-ret));
-		goto out_mem;
+		report_error("ring", ret);
+		goto out_close;
 	}
 
 	sa.sa_handler = on_sigint;	/* no SA_RESTART: waits return */
@@ -543,8 +489,6 @@ int cmd_stream(int argc, char **argv)
 
 out_detach:
 	kubuf_ring_detach(r);
-out_mem:
-	ring_mem_free(&m);
 out_close:
 	kubuf_close(k);
 	return rc;

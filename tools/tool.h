@@ -26,6 +26,13 @@ int usage_error(const char *cmd, const char *fmt, ...);
  */
 int parse_simple_opts(int argc, char **argv, const char *usage, int *json);
 
+/*
+ * Parse a size such as "4096", "64K", "16M", "1G" (powers of 1024) into
+ * *@out. -EINVAL for an empty, malformed or negative string, -ERANGE when
+ * the value does not fit in 64 bits.
+ */
+int parse_size(const char *s, uint64_t *out);
+
 /* Open the device, saying why on stderr when it fails; 0 or -errno. */
 int open_dev(unsigned int flags, struct kubuf **k);
 /* What to do when kubuf_open() fails with @err: "" if nothing to say. */
@@ -73,19 +80,5 @@ int nodes_find(struct kubuf_node **nodes, size_t *nr);
 void node_print(const struct kubuf_node *n, int json);
 /* Is the parent behind an IOMMU that translates its DMA? */
 int node_iommu_translates(const struct kubuf_node *n);
-
-/* Memory a ring can live in: a registration or a mapped driver buffer. */
-struct ring_mem {
-	struct kubuf *k;
-	unsigned int kind;	/* KUBUF_MEM_UBUF or KUBUF_MEM_KBUF */
-	uint32_t id;
-	void *addr;
-	size_t len;
-};
-
-/* @len bytes (rounded up to pages) the device and the program may write. */
-int ring_mem_new(struct kubuf *k, unsigned int kind, size_t len,
-		 struct ring_mem *m);
-void ring_mem_free(struct ring_mem *m);
 
 #endif /* KUBUF_TOOL_H */

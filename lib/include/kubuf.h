@@ -19,6 +19,25 @@
 extern "C" {
 #endif
 
+/*
+ * The version of this header; kubuf_version() says which library runs.
+ * Within a major version, a program built against one minor version runs
+ * with the library of any later one (the symbols it uses keep their
+ * versions in libkubuf.so.1).
+ */
+#define KUBUF_LIB_MAJOR		0
+#define KUBUF_LIB_MINOR		1
+#define KUBUF_LIB_PATCH		0
+#define KUBUF_LIB_VERSION_CODE(major, minor, patch) \
+	(((major) << 16) | ((minor) << 8) | (patch))
+#define KUBUF_LIB_VERSION	KUBUF_LIB_VERSION_CODE(KUBUF_LIB_MAJOR, \
+					KUBUF_LIB_MINOR, KUBUF_LIB_PATCH)
+
+/* The running library's version: KUBUF_LIB_VERSION_CODE() of it. */
+unsigned int kubuf_version(void);
+/* The same as a string, "0.1.0". */
+const char *kubuf_version_string(void);
+
 struct kubuf;	/* an open /dev/kubuf */
 
 /* Flags of kubuf_open(). */
@@ -76,15 +95,13 @@ int kubuf_ucopy_fill(struct kubuf *k, void *buf, size_t len, uint32_t seed);
 int kubuf_ucopy_checksum(struct kubuf *k, const void *buf, size_t len,
 			 uint64_t *sum);
 
-/* Verify that @len bytes at @buf hold the device's pattern for @seed. */
-int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed);
-
 /*
- * Parse a size such as "4096", "64K", "16M", "1G" (powers of 1024) into
- * *@out. -EINVAL for an empty, malformed or negative string, -ERANGE when
- * the value does not fit in 64 bits.
+ * Verify that @len bytes at @buf hold the device's pattern for @seed
+ * (kubuf_pattern_byte()). 0 if they do; -EBADMSG if not, and then the
+ * offset of the first wrong byte in *@bad unless @bad is NULL.
  */
-int kubuf_parse_size(const char *s, uint64_t *out);
+int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed,
+			size_t *bad);
 
 /*
  * Technique 2: buffers the driver allocates and the application maps.
@@ -143,6 +160,11 @@ struct kubuf_ring;
 
 /**
  * struct kubuf_ring_opts - what kubuf_ring_attach() makes of the memory.
+ * @sz:		sizeof(struct kubuf_ring_opts) as the caller was built with:
+ *		KUBUF_RING_OPTS() sets it. A later library knows an older,
+ *		smaller structure; a caller's larger one works with an older
+ *		library as long as the fields that library does not know are
+ *		zero (-EOPNOTSUPP otherwise).
  * @dir:	KUBUF_RING_TO_APP or KUBUF_RING_TO_DEV.
  * @flags:	TO_APP: KUBUF_RING_BUSY_POLL (no eventfd, no wakeups: the
  *		consumer spins) or 0.
@@ -157,6 +179,7 @@ struct kubuf_ring;
  * @reply_ring:	TO_DEV: the TO_APP ring for completions, or NULL.
  */
 struct kubuf_ring_opts {
+	size_t sz;
 	uint32_t dir;
 	uint32_t flags;
 	uint32_t kind;
@@ -167,6 +190,15 @@ struct kubuf_ring_opts {
 	uint32_t wake_usecs;
 	struct kubuf_ring *reply_ring;
 };
+
+/*
+ * Declare @name, options of this header's size with the fields given:
+ *   KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP, .data_size = 65536);
+ */
+#define KUBUF_RING_OPTS(name, ...)					\
+	struct kubuf_ring_opts name = {					\
+		.sz = sizeof(struct kubuf_ring_opts), __VA_ARGS__	\
+	}
 
 /**
  * struct kubuf_ring_counters - what the library did for one ring.
@@ -201,10 +233,28 @@ struct kubuf_ring_counters {
  */
 int kubuf_ring_attach(struct kubuf *k, void *ring_addr,
 		      const struct kubuf_ring_opts *o, struct kubuf_ring **rp);
-/* Detach (KUBUF_IOC_RING_DETACH) and free the handle, whatever it returns. */
+/*
+ * A ring in memory of its own: the library makes the memory (@o->kind
+ * KUBUF_MEM_KBUF: a driver buffer of pages, mapped; KUBUF_MEM_UBUF:
+ * anonymous memory, registered), attaches the ring at its start, and
+ * kubuf_ring_detach() gives it all back. @o->mem_id and @o->offset must
+ * be 0. Errors as kubuf_ring_attach(), -EINVAL for a @o->data_size that
+ * is not a power of two in [KUBUF_RING_MIN_DATA, KUBUF_RING_MAX_DATA],
+ * or those of making the memory (KUBUF_IOC_KBUF_ALLOC and mmap(), or
+ * mmap() and KUBUF_IOC_UBUF_REGISTER: -ENOMEM past RLIMIT_MEMLOCK...).
+ */
+int kubuf_ring_create(struct kubuf *k, const struct kubuf_ring_opts *o,
+		      struct kubuf_ring **rp);
+/*
+ * Detach (KUBUF_IOC_RING_DETACH) and free the handle, whatever it returns;
+ * for a ring of kubuf_ring_create(), free its memory too. 0, or the first
+ * error of those calls.
+ */
 int kubuf_ring_detach(struct kubuf_ring *r);
 /* The ring's id, for raw ioctls. */
 uint32_t kubuf_ring_id(const struct kubuf_ring *r);
+/* Where the ring is in this process: its control block, then its data. */
+void *kubuf_ring_addr(const struct kubuf_ring *r);
 
 /*
  * For each record available (at most @max; 0: no limit), calls

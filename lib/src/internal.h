@@ -39,6 +39,11 @@ struct kubuf_ring {
 	int epfd;
 	int armed;
 	__u64 room_kicked;	/* TO_APP: the room value kicked for last */
+	struct kubuf *k;	/* kubuf_ring_create(): the memory's owner */
+	void *mem;		/* kubuf_ring_create(): its memory, or NULL */
+	size_t mem_len;
+	uint32_t mem_kind;
+	uint32_t mem_id;
 	struct kubuf_ring_view view;
 	struct kubuf_ring_counters cnt;
 };

@@ -209,8 +209,18 @@ KUBUF_API int kubuf_ucopy_checksum(struct kubuf *k, const void *buf,
 	return ucopy(k, KUBUF_UCOPY_CHECKSUM, buf, len, 0, sum);
 }
 
-/* 0 if it matches, else 1 + the offset of the first wrong byte (capped). */
-KUBUF_API int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed)
+KUBUF_API unsigned int kubuf_version(void)
+{
+	return KUBUF_LIB_VERSION;
+}
+
+KUBUF_API const char *kubuf_version_string(void)
+{
+	return KUBUF_VERSION;
+}
+
+KUBUF_API int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed,
+				  size_t *bad)
 {
 	const uint8_t *p = buf;
 	size_t i = 0, k;
@@ -220,8 +230,11 @@ KUBUF_API int kubuf_pattern_check(const void *buf, size_t len, uint32_t seed)
 		if (kubuf_stream_load(p + 8 * k) != kubuf_pattern_word(seed, k))
 			break;
 	for (i = 8 * k; i < len; i++)
-		if (p[i] != kubuf_pattern_byte(seed, i))
-			return i < 0x7ffffffe ? (int)i + 1 : 0x7fffffff;
+		if (p[i] != kubuf_pattern_byte(seed, i)) {
+			if (bad)
+				*bad = i;
+			return -EBADMSG;
+		}
 	return 0;
 }
 
@@ -255,42 +268,3 @@ KUBUF_API const char *kubuf_feature_name(unsigned int bit)
 	return feature_names[bit];
 }
 
-KUBUF_API int kubuf_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v = 0;
-	unsigned int shift = 0;
-	const char *p = s;
-
-	if (!s || !*s)
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned int d = *p - '0';
-
-		if (v > (~0ULL - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	if (p == s)
-		return -EINVAL;
-	switch (*p) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*p && p[1] != '\0')
-		return -EINVAL;
-	if (shift && v > (~0ULL >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 
 #include "internal.h"
@@ -67,6 +68,23 @@ static int ring_make_fds(struct kubuf_ring *r)
 	return 0;
 }
 
+/*
+ * Options as the caller was built (libbpf's rule): the whole structure
+ * this library knows, and past it only zeros, which a newer caller's
+ * fields this library does not know must be.
+ */
+static int ring_opts_check(const struct kubuf_ring_opts *o)
+{
+	size_t i;
+
+	if (!o || o->sz < sizeof(*o))
+		return -EINVAL;
+	for (i = sizeof(*o); i < o->sz; i++)
+		if (((const unsigned char *)o)[i])
+			return -EOPNOTSUPP;
+	return 0;
+}
+
 KUBUF_API int kubuf_ring_attach(struct kubuf *k, void *ring_addr,
 				const struct kubuf_ring_opts *o,
 				struct kubuf_ring **rp)
@@ -75,7 +93,10 @@ KUBUF_API int kubuf_ring_attach(struct kubuf *k, void *ring_addr,
 	struct kubuf_ring *r;
 	int ret;
 
-	if (!ring_addr || !o)
+	ret = ring_opts_check(o);
+	if (ret)
+		return ret;
+	if (!ring_addr)
 		return -EINVAL;
 	if (o->dir != KUBUF_RING_TO_APP && o->dir != KUBUF_RING_TO_DEV)
 		return -EINVAL;
@@ -124,19 +145,116 @@ err_free:
 	return ret;
 }
 
+/* kubuf_ring_create()'s memory: @len bytes of @kind, at *@addr. */
+static int ring_mem_new(struct kubuf *k, uint32_t kind, size_t len,
+			void **addr, uint32_t *id)
+{
+	int ret;
+
+	if (kind == KUBUF_MEM_KBUF) {
+		ret = kubuf_kbuf_alloc(k, len, KUBUF_KBUF_PAGES,
+				       KUBUF_CACHE_CACHED, KUBUF_KBUF_APP_WRITE,
+				       id, NULL);
+		if (ret)
+			return ret;
+		ret = kubuf_kbuf_map(k, *id, 0, len, PROT_READ | PROT_WRITE,
+				     addr);
+		if (ret)
+			kubuf_kbuf_free(k, *id);
+		return ret;
+	}
+	if (kind != KUBUF_MEM_UBUF)
+		return -EINVAL;
+	*addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*addr == MAP_FAILED)
+		return -errno;
+	ret = kubuf_ubuf_register(k, *addr, len, KUBUF_ACCESS_DEV_READ |
+				  KUBUF_ACCESS_DEV_WRITE, id);
+	if (ret)
+		munmap(*addr, len);
+	return ret;
+}
+
+/* Give kubuf_ring_create()'s memory back: 0 or the first error. */
+static int ring_mem_free(struct kubuf *k, uint32_t kind, uint32_t id,
+			 void *addr, size_t len)
+{
+	int ret, ret2;
+
+	if (kind == KUBUF_MEM_KBUF) {
+		ret = kubuf_kbuf_free(k, id);
+		ret2 = kubuf_kbuf_unmap(addr, len);
+	} else {
+		ret = kubuf_ubuf_unregister(k, id);
+		ret2 = munmap(addr, len) ? -errno : 0;
+	}
+	return ret ? ret : ret2;
+}
+
+KUBUF_API int kubuf_ring_create(struct kubuf *k,
+				const struct kubuf_ring_opts *o,
+				struct kubuf_ring **rp)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct kubuf_ring_opts a;
+	uint32_t id;
+	size_t len;
+	void *mem;
+	int ret;
+
+	ret = ring_opts_check(o);
+	if (ret)
+		return ret;
+	if (o->mem_id || o->offset || o->data_size < KUBUF_RING_MIN_DATA ||
+	    o->data_size > KUBUF_RING_MAX_DATA ||
+	    (o->data_size & (o->data_size - 1)))
+		return -EINVAL;
+	len = (KUBUF_RING_CTL_SIZE + (size_t)o->data_size + page - 1) &
+	      ~(size_t)(page - 1);
+	ret = ring_mem_new(k, o->kind, len, &mem, &id);
+	if (ret)
+		return ret;
+	a = *o;
+	a.sz = sizeof(a);
+	a.mem_id = id;
+	ret = kubuf_ring_attach(k, mem, &a, rp);
+	if (ret) {
+		ring_mem_free(k, o->kind, id, mem, len);
+		return ret;
+	}
+	(*rp)->k = k;
+	(*rp)->mem = mem;
+	(*rp)->mem_len = len;
+	(*rp)->mem_kind = o->kind;
+	(*rp)->mem_id = id;
+	/* Making the memory: two calls, and an ioctl among them. */
+	(*rp)->cnt.syscalls += 2;
+	(*rp)->cnt.ioctls++;
+	return 0;
+}
+
 KUBUF_API int kubuf_ring_detach(struct kubuf_ring *r)
 {
 	struct kubuf_id arg = { .id = r->id };
-	int ret;
+	int ret, ret2 = 0;
 
 	ret = kubuf_ioctl(r->fd, KUBUF_IOC_RING_DETACH, &arg);
+	if (r->mem)
+		ret2 = ring_mem_free(r->k, r->mem_kind, r->mem_id, r->mem,
+				     r->mem_len);
 	ring_free(r);
-	return ret;
+	return ret ? ret : ret2;
 }
 
 KUBUF_API uint32_t kubuf_ring_id(const struct kubuf_ring *r)
 {
 	return r->id;
+}
+
+KUBUF_API void *kubuf_ring_addr(const struct kubuf_ring *r)
+{
+	return r->view.ctl;
 }
 
 KUBUF_API unsigned int kubuf_ring_error(const struct kubuf_ring *r)

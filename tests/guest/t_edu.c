@@ -715,7 +715,7 @@ static int take_done(void *arg, const struct kubuf_rec *rec,
  */
 KT_CASE(hostile_cmd_ring)
 {
-	struct kubuf_ring_opts o = { .kind = KUBUF_MEM_KBUF };
+	KUBUF_RING_OPTS(o, .kind = KUBUF_MEM_KBUF);
 	struct kubuf *k = edu_open();
 	struct kubuf_ring *reply, *cmd;
 	struct kubuf_ring_query rq;
@@ -1017,7 +1017,7 @@ struct held {
 
 static void hold_everything(struct held *h, uint32_t seed)
 {
-	struct kubuf_ring_opts o = { .kind = KUBUF_MEM_KBUF };
+	KUBUF_RING_OPTS(o, .kind = KUBUF_MEM_KBUF);
 	struct kubuf_ring_cmd c;
 	int i;
 

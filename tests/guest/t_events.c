@@ -153,7 +153,7 @@ KT_CASE(nowait_done_event)
 	KT_ASSERT_EQ(read(efd, &cnt, 8), 8);
 	KT_ASSERT_EQ(kubuf_get_events(k, &ev), 0);
 	KT_ASSERT_EQ(ev, KUBUF_EVENT_DONE);
-	KT_ASSERT_EQ(kubuf_pattern_check(p, 16 * PG, 77), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, 16 * PG, 77, NULL), 0);
 	kubuf_close(k);
 	close(efd);
 }
@@ -307,7 +307,7 @@ KT_CASE(ucopy_fill_checksum)
 	p[0] = 'x';
 	p[len + 1] = 'y';
 	KT_ASSERT_EQ(kubuf_ucopy_fill(k, p + 1, len, 5), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(p + 1, len, 5), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p + 1, len, 5, NULL), 0);
 	KT_ASSERT(p[0] == 'x' && p[len + 1] == 'y');
 	KT_ASSERT_EQ(kubuf_ucopy_checksum(k, p + 1, len, &sum), 0);
 	KT_ASSERT(sum == kubuf_checksum(KUBUF_CHECKSUM_INIT, p + 1, len));
@@ -363,10 +363,10 @@ KT_CASE(read_copies_pattern)
 	char *buf = malloc(len);
 
 	KT_ASSERT_EQ(read(fd, buf, 100), 100);
-	KT_ASSERT_EQ(kubuf_pattern_check(buf, 100, 0), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, 100, 0, NULL), 0);
 	/* At most 1 MiB per call. */
 	KT_ASSERT_EQ(read(fd, buf, len), 1 << 20);
-	KT_ASSERT_EQ(kubuf_pattern_check(buf, 1 << 20, 0), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, 1 << 20, 0, NULL), 0);
 	KT_ASSERT_EQ(read(fd, buf, 0), 0);
 	{
 		void *volatile bad = NULL;	/* hidden from the compiler */

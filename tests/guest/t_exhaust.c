@@ -164,7 +164,7 @@ static double other_user_work(uid_t uid)
 		fd = KT_OK(kt_open_dev(O_RDWR));
 		buf = kbuf_map(fd, 16, KUBUF_KBUF_PAGES, &id);
 		KT_OK(fill(fd, id, 16 * PG, 0, 0));
-		KT_ASSERT_EQ(kubuf_pattern_check(buf, 16 * PG, 3), 0);
+		KT_ASSERT_EQ(kubuf_pattern_check(buf, 16 * PG, 3, NULL), 0);
 		memset(&c, 0, sizeof(c));
 		c.op = KUBUF_DEV_CHECKSUM;
 		c.kind = KUBUF_MEM_KBUF;
@@ -174,7 +174,7 @@ static double other_user_work(uid_t uid)
 		KT_ASSERT_EQ(c.result, kubuf_checksum(KUBUF_CHECKSUM_INIT, buf,
 						      16 * PG));
 		KT_ASSERT_EQ(read(fd, rbuf, sizeof(rbuf)), sizeof(rbuf));
-		KT_ASSERT_EQ(kubuf_pattern_check(rbuf, sizeof(rbuf), 0), 0);
+		KT_ASSERT_EQ(kubuf_pattern_check(rbuf, sizeof(rbuf), 0, NULL), 0);
 		_exit(0);
 	}
 	close(p[1]);

@@ -339,7 +339,7 @@ KT_CASE(dev_cmd_repeat_range)
 		      KUBUF_DEV_MAX_REPEAT, 0), ENOENT);
 	KT_OK(fill(fd, KUBUF_MEM_KBUF, m.id, 0, 4 * PG, KUBUF_DEV_MAX_REPEAT,
 		   0));
-	KT_ASSERT_EQ(kubuf_pattern_check(m.addr, 4 * PG, 7), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(m.addr, 4 * PG, 7, NULL), 0);
 	/* Offsets at the far edges: -ERANGE, however they add up. */
 	KT_ERRNO(fill(fd, KUBUF_MEM_KBUF, m.id, UINT64_MAX, 1, 0, 0), ERANGE);
 	KT_ERRNO(fill(fd, KUBUF_MEM_KBUF, m.id, 1, UINT64_MAX / 2, 0, 0),

@@ -762,7 +762,7 @@ static void command_ring(unsigned int kind)
 	KT_ASSERT_EQ(d.tag, 1);
 	KT_ASSERT_EQ(d.status, 0);
 	KT_ASSERT_EQ(d.op, KUBUF_RCMD_FILL);
-	KT_ASSERT_EQ(kubuf_pattern_check(target.addr + 100, 5000, 7), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(target.addr + 100, 5000, 7, NULL), 0);
 	c.op = KUBUF_RCMD_CHECKSUM;
 	c.seed = 0;
 	c.tag = 2;

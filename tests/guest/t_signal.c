@@ -70,7 +70,7 @@ KT_CASE(ucopy_through_handled_signals)
 	KT_ASSERT_EQ(kubuf_ucopy_fill(k, p, BIG, 77), 0);
 	KT_ASSERT_EQ(kubuf_ucopy_checksum(k, p, BIG, &sum), 0);
 	storm_end();
-	KT_ASSERT_EQ(kubuf_pattern_check(p, BIG, 77), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, BIG, 77, NULL), 0);
 	KT_ASSERT(sum == kubuf_checksum(KUBUF_CHECKSUM_INIT, p, BIG));
 	kubuf_close(k);
 }
@@ -99,8 +99,8 @@ KT_CASE(register_fill_read_through_handled_signals)
 		KT_ASSERT_EQ(read(kubuf_fd(k), q, 1 << 20), 1 << 20);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
 	storm_end();
-	KT_ASSERT_EQ(kubuf_pattern_check(p, BIG, 78), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(q, 1 << 20, 0), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, BIG, 78, NULL), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(q, 1 << 20, 0, NULL), 0);
 	kubuf_close(k);
 }
 

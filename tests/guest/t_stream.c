@@ -63,11 +63,9 @@ static void rig_mem(struct rig *g, unsigned int kind, size_t len)
 static void rig_new(struct rig *g, unsigned int kind, uint32_t data_size,
 		    uint32_t flags, uint32_t wake_records, uint32_t wake_usecs)
 {
-	struct kubuf_ring_opts o = {
-		.dir = KUBUF_RING_TO_APP, .flags = flags, .kind = kind,
-		.data_size = data_size, .wake_records = wake_records,
-		.wake_usecs = wake_usecs,
-	};
+	KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP, .flags = flags,
+			.kind = kind, .data_size = data_size,
+			.wake_records = wake_records, .wake_usecs = wake_usecs);
 
 	memset(g, 0, sizeof(*g));
 	KT_ASSERT_EQ(kubuf_open(NULL, 0, &g->k), 0);
@@ -412,6 +410,111 @@ KT_CASE(room_wakeups)
 	rig_free(&g);
 }
 
+/*
+ * kubuf_ring_create(): the library makes the ring's memory, of either
+ * kind, and kubuf_ring_detach() gives it all back; the stream through it
+ * is whole. Then each bad option, which leaves nothing behind.
+ */
+KT_CASE(ring_create)
+{
+	static const uint32_t kinds[] = { KUBUF_MEM_KBUF, KUBUF_MEM_UBUF };
+	const uint64_t count = 1000;
+	struct kubuf_stream_check c;
+	struct kubuf_ring_query q;
+	struct kubuf_ring *r;
+	struct kubuf *k;
+	unsigned int i;
+	struct {
+		struct kubuf_ring_opts o;
+		uint64_t more;
+	} big;
+
+	KT_ASSERT_EQ(kubuf_open(NULL, 0, &k), 0);
+	for (i = 0; i < 2; i++) {
+		KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP, .kind = kinds[i],
+				.data_size = 8192, .wake_records = 16);
+		struct kubuf_stream s = {
+			.flags = KUBUF_STREAM_LOSSLESS, .rec_size = 40,
+			.seed = SEED, .count = count,
+		};
+
+		KT_ASSERT_EQ(kubuf_ring_create(k, &o, &r), 0);
+		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 1);
+		KT_ASSERT_EQ(kt_stat(i ? KUBUF_STAT_UBUFS : KUBUF_STAT_KBUFS), 1);
+		KT_ASSERT_EQ(((struct kubuf_ring_ctl *)kubuf_ring_addr(r))->magic,
+			     KUBUF_RING_MAGIC);
+		kubuf_stream_check_init(&c, SEED, 40);
+		KT_ASSERT_EQ(kubuf_stream_start(r, &s), 0);
+		while (c.next_seq < count) {
+			KT_ASSERT(kubuf_ring_consume(r, check_rec, &c, 0) >= 0);
+			KT_ASSERT(kubuf_ring_wait(r, 10000) >= 0);
+		}
+		KT_ASSERT_EQ(kubuf_ring_query(r, &q), 0);
+		KT_ASSERT_EQ(q.records, count);
+		KT_ASSERT_EQ(c.records, count);
+		KT_ASSERT_EQ(c.corrupt, 0);
+		KT_ASSERT_EQ(kubuf_ring_detach(r), 0);
+		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 0);
+		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
+		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
+		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_MAPPINGS), 0);
+		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+	}
+
+	/* Options of no size, too small, or bigger with unknown fields set. */
+	{
+		KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP,
+				.kind = KUBUF_MEM_KBUF, .data_size = 4096);
+
+		o.sz = 0;
+		KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		KT_LIBERR(kubuf_ring_attach(k, &o, &o, &r), EINVAL);
+		o.sz = sizeof(o) - 1;
+		KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		memset(&big, 0, sizeof(big));
+		big.o = o;
+		big.o.sz = sizeof(big);
+		big.more = 1;
+		KT_LIBERR(kubuf_ring_create(k, &big.o, &r), EOPNOTSUPP);
+		/* Unknown fields left zero: as if they were not there. */
+		big.more = 0;
+		KT_ASSERT_EQ(kubuf_ring_create(k, &big.o, &r), 0);
+		KT_ASSERT_EQ(kubuf_ring_detach(r), 0);
+		KT_LIBERR(kubuf_ring_create(k, NULL, &r), EINVAL);
+	}
+	/* What create decides itself, and sizes the ring cannot have. */
+	{
+		static const uint32_t bad_sizes[] = {
+			0, KUBUF_RING_MIN_DATA / 2, 4096 + 8, 3 << 12,
+			KUBUF_RING_MAX_DATA * 2U, 0xffffffffU,
+		};
+		KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP,
+				.kind = KUBUF_MEM_KBUF, .data_size = 4096);
+
+		o.mem_id = 1;
+		KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		o.mem_id = 0;
+		o.offset = 64;
+		KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		o.offset = 0;
+		o.kind = 7;
+		KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		o.kind = KUBUF_MEM_UBUF;
+		o.dir = 9;
+		KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		o.dir = KUBUF_RING_TO_APP;
+		for (i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+			o.data_size = bad_sizes[i];
+			KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
+		}
+	}
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
+	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_MAPPINGS), 0);
+	kubuf_close(k);
+}
+
 /* Busy polling: no eventfd, no epoll, no wakeup, every record. */
 KT_CASE(busy_poll)
 {
@@ -730,7 +833,7 @@ static void commands(unsigned int kind)
 	const uint32_t ring = 16 << 10, tlen = 64 << 10;
 	unsigned int tkind = kind == KUBUF_MEM_UBUF ? KUBUF_MEM_KBUF :
 						      KUBUF_MEM_UBUF;
-	struct kubuf_ring_opts o = { .kind = kind, .data_size = ring };
+	KUBUF_RING_OPTS(o, .kind = kind, .data_size = ring);
 	static struct cmd_test t;
 	struct kubuf_ring_counters rc;
 	struct kubuf_ring_query q;
@@ -805,7 +908,7 @@ static void commands(unsigned int kind)
 	}
 	/* The last FILL's bytes are in the buffer, seen by the application. */
 	KT_ASSERT_EQ(kubuf_pattern_check(tg.mem + fill_off, fill_len,
-					 fill_seed), 0);
+					 fill_seed, NULL), 0);
 
 	kubuf_ring_counters(t.cmd, &rc);
 	KT_ASSERT_EQ(kubuf_ring_query(t.cmd, &q), 0);
@@ -1098,6 +1201,42 @@ static int run_tool(const char *const *args, char *out, size_t len)
 	if (WEXITSTATUS(status) == 126)
 		kt_skip("the kubuf program is not installed");
 	return WEXITSTATUS(status);
+}
+
+/*
+ * README's example program (examples/stream.c), as built against the
+ * library: it checks every record of its stream and says so.
+ */
+KT_CASE(example_program)
+{
+	const char *argv[] = { "kubuf-example", "20000", NULL };
+	char out[512];
+	int p[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	KT_OK(pipe(p));
+	pid = KT_OK(fork());
+	if (!pid) {
+		dup2(p[1], 1);
+		execv("/kubuf/bin/kubuf-example", (char **)argv);
+		execvp("kubuf-example", (char **)argv);
+		_exit(126);
+	}
+	close(p[1]);
+	while (got + 1 < sizeof(out) &&
+	       (n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
+	close(p[0]);
+	KT_OK(waitpid(pid, &status, 0));
+	KT_ASSERT(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 126)
+		kt_skip("the example program is not installed");
+	kt_note("%s", out);
+	KT_ASSERT_EQ(WEXITSTATUS(status), 0);
+	KT_ASSERT(strstr(out, "20000 records checked, 0 corrupt") != NULL);
 }
 
 /* A number from the program's JSON summary. */

@@ -253,7 +253,7 @@ static void w_verify(struct wstate *w, int i)
 	ret = kt_dev_cmd(w->fd[i], KUBUF_DEV_FILL, 0, KUBUF_MEM_UBUF, r.id,
 			 len, seed, NULL);
 	/* A RESET of this file by a forked child revokes it: ESHUTDOWN. */
-	if (ret == 0 && kubuf_pattern_check(p, len, seed))
+	if (ret == 0 && kubuf_pattern_check(p, len, seed, NULL))
 		worker_fail("FILL: the memory does not hold the pattern");
 	if (ret)
 		check(ret, "FILL (verify)", ESHUTDOWN, 0);

@@ -56,7 +56,7 @@ static void fill_and_verify(struct kubuf *k, void *buf, size_t len,
 
 	KT_ASSERT_EQ(kubuf_ubuf_register(k, buf, len, RW, &id), 0);
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, seed), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, seed), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, seed, NULL), 0);
 	KT_ASSERT_EQ(kubuf_dev_checksum(k, KUBUF_MEM_UBUF, id, 0, len, &sum), 0);
 	KT_ASSERT(sum == kubuf_checksum(KUBUF_CHECKSUM_INIT, buf, len));
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
@@ -88,12 +88,12 @@ KT_CASE(register_fill_verify)
 	KT_ASSERT_EQ(q.reserved[1], 0);
 
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 7), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7, NULL), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
 	KT_ASSERT_EQ(kt_vmpin_kb(), pin0);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
 	/* Device writes survive unregistering: pages released dirty. */
-	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, len, 7, NULL), 0);
 	kubuf_close(k);
 }
 
@@ -110,7 +110,7 @@ KT_CASE(register_unaligned)
 	KT_ASSERT_EQ(kubuf_ubuf_query(k, id, &q), 0);
 	KT_ASSERT_EQ(q.nr_pages, 3);
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, 2 * PG + 5, 3), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(buf + 100, 2 * PG + 5, 3), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf + 100, 2 * PG + 5, 3, NULL), 0);
 	for (int i = 0; i < 100; i++)
 		KT_ASSERT_EQ(buf[i], 0x5a);
 	for (size_t i = 100 + 2 * PG + 5; i < 4 * PG; i++)
@@ -334,7 +334,7 @@ KT_CASE(register_twice_and_overlap)
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 12);
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, c, 0, 4 * PG, 5), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, b), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(p + 2 * PG, 4 * PG, 5), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p + 2 * PG, 4 * PG, 5, NULL), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, a), 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, c), 0);
 	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
@@ -786,7 +786,7 @@ KT_CASE(compaction_keeps_pins)
 	KT_ASSERT_EQ(write(cfd, "1", 1), 1);
 	close(cfd);
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 31), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 31), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 31, NULL), 0);
 	kubuf_close(k);
 }
 
@@ -845,7 +845,7 @@ KT_CASE(ksm_keeps_pins)
 	/* ksmd did merge: the unpinned twin pages are shared now. */
 	KT_ASSERT(read_num("/sys/kernel/mm/ksm/pages_sharing") > 0);
 	KT_ASSERT_EQ(kubuf_dev_fill(k, KUBUF_MEM_UBUF, id, 0, len, 51), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 51), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 51, NULL), 0);
 	KT_OK(write_str("/sys/kernel/mm/ksm/run", "2"));	/* unmerge, stop */
 	kubuf_close(k);
 }
@@ -881,7 +881,7 @@ KT_CASE(data_survives_memory_pressure)
 	KT_OK(waitpid(pid, &status, 0));
 	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	KT_ASSERT_EQ(kubuf_ubuf_unregister(k, id), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 61), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 61, NULL), 0);
 	kubuf_close(k);
 }
 
@@ -925,8 +925,8 @@ KT_CASE(fork_parent_keeps_writes)
 	KT_ASSERT_EQ(read(done[0], &c, 1), 1);
 	KT_OK(waitpid(pid, &status, 0));
 	KT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 41), 0);
-	KT_ASSERT_EQ(kubuf_pattern_check(nf, len, 42), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(p, len, 41, NULL), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(nf, len, 42, NULL), 0);
 	kubuf_close(k);
 }
 

@@ -4,63 +4,59 @@
  * with ASan and UBSan.
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "harness.h"
 #include "kubuf.h"
 
-KT_CASE(parse_size_plain)
+/*
+ * The header's version, the library's and the build's (the Makefile's
+ * VERSION, as KUBUF_VERSION) are one: a release that bumps one and not
+ * the others fails here.
+ */
+KT_CASE(version)
 {
-	uint64_t v = 1;
+	char want[32];
 
-	KT_ASSERT_EQ(kubuf_parse_size("0", &v), 0);
-	KT_ASSERT_EQ(v, 0);
-	KT_ASSERT_EQ(kubuf_parse_size("4096", &v), 0);
-	KT_ASSERT_EQ(v, 4096);
-	KT_ASSERT_EQ(kubuf_parse_size("18446744073709551615", &v), 0);
-	KT_ASSERT(v == UINT64_MAX);
+	snprintf(want, sizeof(want), "%d.%d.%d", KUBUF_LIB_MAJOR,
+		 KUBUF_LIB_MINOR, KUBUF_LIB_PATCH);
+	KT_ASSERT_EQ(strcmp(kubuf_version_string(), want), 0);
+	KT_ASSERT_EQ(strcmp(KUBUF_VERSION, want), 0);
+	KT_ASSERT_EQ(kubuf_version(), KUBUF_LIB_VERSION);
+	KT_ASSERT_EQ(KUBUF_LIB_VERSION_CODE(1, 2, 3), 0x10203);
+	KT_ASSERT(KUBUF_LIB_VERSION >= KUBUF_LIB_VERSION_CODE(0, 1, 0));
 }
 
-KT_CASE(parse_size_suffixes)
+/*
+ * Options carry their size: none, or too small, is -EINVAL before
+ * anything else is looked at; a larger structure's unknown fields must
+ * be zero.
+ */
+KT_CASE(ring_opts_size)
 {
-	uint64_t v;
+	KUBUF_RING_OPTS(o, .dir = KUBUF_RING_TO_APP, .data_size = 4096);
+	struct kubuf_ring *r = NULL;
+	struct {
+		struct kubuf_ring_opts o;
+		uint32_t more;
+	} big;
 
-	KT_ASSERT_EQ(kubuf_parse_size("4k", &v), 0);
-	KT_ASSERT_EQ(v, 4096);
-	KT_ASSERT_EQ(kubuf_parse_size("64K", &v), 0);
-	KT_ASSERT_EQ(v, 65536);
-	KT_ASSERT_EQ(kubuf_parse_size("16M", &v), 0);
-	KT_ASSERT_EQ(v, 16 << 20);
-	KT_ASSERT_EQ(kubuf_parse_size("3G", &v), 0);
-	KT_ASSERT_EQ(v, 3ULL << 30);
-}
-
-KT_CASE(parse_size_malformed)
-{
-	uint64_t v = 7;
-
-	KT_LIBERR(kubuf_parse_size(NULL, &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("K", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("-1", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size(" 1", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("1 ", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("1KB", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("1T", &v), EINVAL);
-	KT_LIBERR(kubuf_parse_size("0x10", &v), EINVAL);
-	KT_ASSERT_EQ(v, 7);
-}
-
-KT_CASE(parse_size_overflow)
-{
-	uint64_t v = 7;
-
-	KT_LIBERR(kubuf_parse_size("18446744073709551616", &v), ERANGE);
-	KT_LIBERR(kubuf_parse_size("99999999999999999999999", &v), ERANGE);
-	KT_LIBERR(kubuf_parse_size("17179869184G", &v), ERANGE);
-	KT_LIBERR(kubuf_parse_size("18014398509481984K", &v), ERANGE);
-	KT_ASSERT_EQ(kubuf_parse_size("17179869183G", &v), 0);
-	KT_ASSERT(v == 17179869183ULL << 30);
+	KT_ASSERT_EQ(o.sz, sizeof(struct kubuf_ring_opts));
+	o.sz = 0;
+	KT_LIBERR(kubuf_ring_attach(NULL, &big, &o, &r), EINVAL);
+	KT_LIBERR(kubuf_ring_create(NULL, &o, &r), EINVAL);
+	o.sz = offsetof(struct kubuf_ring_opts, reply_ring);
+	KT_LIBERR(kubuf_ring_attach(NULL, &big, &o, &r), EINVAL);
+	memset(&big, 0, sizeof(big));
+	big.o = o;
+	big.o.sz = sizeof(big);
+	big.more = 1;
+	KT_LIBERR(kubuf_ring_attach(NULL, &big, &big.o, &r), EOPNOTSUPP);
+	KT_LIBERR(kubuf_ring_create(NULL, &big.o, &r), EOPNOTSUPP);
+	KT_LIBERR(kubuf_ring_attach(NULL, &big, NULL, &r), EINVAL);
+	KT_ASSERT(r == NULL);
 }
 
 KT_CASE(stat_names)

@@ -970,6 +970,7 @@ KT_CASE(stream_fill_reference)
 	uint32_t len, i, j, seed;
 	uint64_t sum, w, seq;
 	struct kubuf_rec r;
+	size_t bad;
 
 	for (len = 0; len <= 80 + 2; len++) {
 		uint32_t l = len <= 80 ? len : lens[len - 81];
@@ -991,7 +992,7 @@ KT_CASE(stream_fill_reference)
 		}
 		KT_ASSERT_EQ(h->csum, sum);
 		KT_ASSERT_EQ(data[l], 0xa5);	/* nothing written past it */
-		KT_ASSERT_EQ(kubuf_pattern_check(data, l, seed), 0);
+		KT_ASSERT_EQ(kubuf_pattern_check(data, l, seed, NULL), 0);
 
 		r.len = sizeof(*h) + l;
 		r.type = KUBUF_REC_STREAM;
@@ -1004,8 +1005,9 @@ KT_CASE(stream_fill_reference)
 			data[i] ^= 0x10;
 			kubuf_stream_check_init(&c, test_seed, l);
 			KT_LIBERR(kubuf_stream_verify(&c, &r, h), EBADMSG);
-			KT_ASSERT_EQ(kubuf_pattern_check(data, l, seed),
-				     (int)i + 1);
+			KT_LIBERR(kubuf_pattern_check(data, l, seed, &bad),
+				  EBADMSG);
+			KT_ASSERT_EQ(bad, i);
 			data[i] ^= 0x10;
 		}
 		h->csum ^= 1ULL << (len % 64);

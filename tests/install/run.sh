@@ -106,7 +106,17 @@ example() {
 	LD_LIBRARY_PATH=$dest/usr/lib ldd "$tmp/example" |
 		grep -q "libkubuf.so.1 => $dest/usr/lib/libkubuf.so.1" ||
 		{ echo "not linked with the installed libkubuf.so.1"; return 1; }
-	LD_LIBRARY_PATH=$dest/usr/lib "$tmp/example" /nonexistent/kubuf
+	LD_LIBRARY_PATH=$dest/usr/lib "$tmp/example" /nonexistent/kubuf || return 1
+	# README's complete example builds the same way (t_stream runs it).
+	# shellcheck disable=SC2086 # the flags are words
+	cc -Wall -Wextra -Werror -o "$tmp/stream" "$root/examples/stream.c" \
+		$flags
+}
+
+# README shows examples/stream.c whole: the copy there is the file.
+readme_example() {
+	sed -n '/^<!-- examples\/stream.c -->$/,/^```$/p' "$root/README.md" |
+		sed '1,2d;$d' | diff -u "$root/examples/stream.c" -
 }
 
 # The installed man pages, rendered: any groff warning fails.
@@ -137,6 +147,7 @@ if [ -n "$kdir" ]; then
 		compgen -G "$x/lib/modules/$krel/updates/kubuf.ko*"
 	check "LDFLAGS reach the links" bind_now "$x"
 	check "an example builds with pkg-config and runs" example "$x"
+	check "README's example program is examples/stream.c" readme_example
 	check "the man pages render without warnings" man_pages "$x"
 	check "make uninstall" mk uninstall "${vars[@]}"
 	check "uninstall leaves nothing" empty_tree "$x"

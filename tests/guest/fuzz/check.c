@@ -65,7 +65,7 @@ void op_check_ubuf(int op)
 		goto unreg;
 	if (ret)
 		check_fail("FILL", ret);
-	if (kubuf_pattern_check(buf + off, len, seed))
+	if (kubuf_pattern_check(buf + off, len, seed, NULL))
 		check_fail("FILL wrote the wrong bytes", 0);
 	for (i = 0; i < off; i++)
 		if (buf[i] != 0x5a)
@@ -150,7 +150,7 @@ void op_check_kbuf(int op)
 			check_fail("a new buffer is not zero", 0);
 	ret = dev_cmd_on(fd, KUBUF_DEV_FILL, KUBUF_MEM_KBUF, a.id, len, seed,
 			 NULL);
-	if (!ret && kubuf_pattern_check(p, len, seed))
+	if (!ret && kubuf_pattern_check(p, len, seed, NULL))
 		check_fail("FILL: the mapping shows other bytes", 0);
 	if (!ret) {
 		p[below(len)] ^= 0x42;
@@ -211,7 +211,7 @@ void op_check_copy(int op)
 	ret = read(fd, W.scratch, len);
 	if (ret != (long)len && !resource_errno(ret))
 		check_fail("read", ret);
-	if (ret == (long)len && kubuf_pattern_check(W.scratch, len, 0))
+	if (ret == (long)len && kubuf_pattern_check(W.scratch, len, 0, NULL))
 		check_fail("read: not the pattern", 0);
 	memset(&u, 0, sizeof(u));
 	u.op = KUBUF_UCOPY_FILL;
@@ -221,7 +221,7 @@ void op_check_copy(int op)
 	ret = ioctl(fd, KUBUF_IOC_UCOPY, &u);
 	if (ret && !resource_errno(ret))
 		check_fail("UCOPY FILL", ret);
-	if (!ret && kubuf_pattern_check(W.scratch, len, seed))
+	if (!ret && kubuf_pattern_check(W.scratch, len, seed, NULL))
 		check_fail("UCOPY FILL: not the pattern", 0);
 	W.scratch[below(len)] ^= 0x18;
 	u.op = KUBUF_UCOPY_CHECKSUM;
