@@ -410,6 +410,19 @@ KT_CASE(room_wakeups)
 	rig_free(&g);
 }
 
+/* No ring, and no memory for one, is left. */
+static void nothing_held(void)
+{
+	static const enum kubuf_stat held[] = {
+		KUBUF_STAT_RINGS, KUBUF_STAT_KBUFS, KUBUF_STAT_UBUFS,
+		KUBUF_STAT_MAPPINGS, KUBUF_STAT_PINNED_PAGES,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		KT_ASSERT_EQ(kt_stat(held[i]), 0);
+}
+
 /*
  * kubuf_ring_create(): the library makes the ring's memory, of either
  * kind, and kubuf_ring_detach() gives it all back; the stream through it
@@ -454,11 +467,7 @@ KT_CASE(ring_create)
 		KT_ASSERT_EQ(c.records, count);
 		KT_ASSERT_EQ(c.corrupt, 0);
 		KT_ASSERT_EQ(kubuf_ring_detach(r), 0);
-		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 0);
-		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
-		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
-		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_MAPPINGS), 0);
-		KT_ASSERT_EQ(kt_stat(KUBUF_STAT_PINNED_PAGES), 0);
+		nothing_held();
 	}
 
 	/* Options of no size, too small, or bigger with unknown fields set. */
@@ -508,10 +517,7 @@ KT_CASE(ring_create)
 			KT_LIBERR(kubuf_ring_create(k, &o, &r), EINVAL);
 		}
 	}
-	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_RINGS), 0);
-	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_KBUFS), 0);
-	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_UBUFS), 0);
-	KT_ASSERT_EQ(kt_stat(KUBUF_STAT_MAPPINGS), 0);
+	nothing_held();
 	kubuf_close(k);
 }
 
@@ -1172,23 +1178,26 @@ KT_CASE(poll_racing_close)
 
 /* --- the kubuf program ---------------------------------------------------------- */
 
-/* Run `kubuf stream ARGS --json --quiet`; its exit status and summary. */
-static int run_tool(const char *const *args, char *out, size_t len)
+/*
+ * Run program @name (in /kubuf/bin, or on the PATH) with @argv; its exit
+ * status, and its output in @out. 126: it is not there.
+ */
+static int run_prog(const char *name, const char *const *argv, char *out,
+		    size_t len)
 {
-	const char *argv[24] = { "kubuf", "stream", "--json", "--quiet" };
-	int p[2], status, i;
+	char path[64];
+	int p[2], status;
 	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
-	for (i = 0; args[i]; i++)
-		argv[4 + i] = args[i];
+	snprintf(path, sizeof(path), "/kubuf/bin/%s", name);
 	KT_OK(pipe(p));
 	pid = KT_OK(fork());
 	if (!pid) {
 		dup2(p[1], 1);
-		execv("/kubuf/bin/kubuf", (char **)argv);
-		execvp("kubuf", (char **)argv);
+		execv(path, (char **)argv);
+		execvp(name, (char **)argv);
 		_exit(126);
 	}
 	close(p[1]);
@@ -1198,9 +1207,21 @@ static int run_tool(const char *const *args, char *out, size_t len)
 	close(p[0]);
 	KT_OK(waitpid(pid, &status, 0));
 	KT_ASSERT(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 126)
-		kt_skip("the kubuf program is not installed");
 	return WEXITSTATUS(status);
+}
+
+/* Run `kubuf stream ARGS --json --quiet`; its exit status and summary. */
+static int run_tool(const char *const *args, char *out, size_t len)
+{
+	const char *argv[24] = { "kubuf", "stream", "--json", "--quiet" };
+	int i, ret;
+
+	for (i = 0; args[i]; i++)
+		argv[4 + i] = args[i];
+	ret = run_prog("kubuf", argv, out, len);
+	if (ret == 126)
+		kt_skip("the kubuf program is not installed");
+	return ret;
 }
 
 /*
@@ -1211,31 +1232,13 @@ KT_CASE(example_program)
 {
 	const char *argv[] = { "kubuf-example", "20000", NULL };
 	char out[512];
-	int p[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
+	int ret;
 
-	KT_OK(pipe(p));
-	pid = KT_OK(fork());
-	if (!pid) {
-		dup2(p[1], 1);
-		execv("/kubuf/bin/kubuf-example", (char **)argv);
-		execvp("kubuf-example", (char **)argv);
-		_exit(126);
-	}
-	close(p[1]);
-	while (got + 1 < sizeof(out) &&
-	       (n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
-		got += n;
-	out[got] = 0;
-	close(p[0]);
-	KT_OK(waitpid(pid, &status, 0));
-	KT_ASSERT(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 126)
+	ret = run_prog("kubuf-example", argv, out, sizeof(out));
+	if (ret == 126)
 		kt_skip("the example program is not installed");
 	kt_note("%s", out);
-	KT_ASSERT_EQ(WEXITSTATUS(status), 0);
+	KT_ASSERT_EQ(ret, 0);
 	KT_ASSERT(strstr(out, "20000 records checked, 0 corrupt") != NULL);
 }
 

@@ -32,6 +32,11 @@
 #                           environment (through the kernel command line:
 #                           KEY is [A-Za-z_][A-Za-z0-9_]*, no spaces)
 #   --module-src DIR        build the module from DIR instead of kernel/
+#   --prebuilt-modules DIR  boot kubuf_core, kubuf and kubuf_edu from DIR
+#                           (.ko or .ko.xz; {krel} in DIR is the lane's
+#                           kernel release), as DKMS built them, instead
+#                           of the runner's own build (the test client
+#                           is still built here)
 #   --bin DIR               guest programs (default build/guest)
 #   --out DIR               results and logs (default build/vm)
 # environment:
@@ -55,6 +60,7 @@ self_test=0
 guest_timeout=1500
 test_timeout=120
 module_src=$root/kernel
+prebuilt=
 bin=$root/build/guest
 out=$root/build/vm
 
@@ -77,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--guest-timeout) guest_timeout=$2; shift ;;
 	--test-timeout) test_timeout=$2; shift ;;
 	--module-src) module_src=$(cd "$2" && pwd); shift ;;
+	--prebuilt-modules) prebuilt=$2; shift ;;
 	--bin) bin=$2; shift ;;
 	--out) out=$2; shift ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -223,6 +230,23 @@ build_module() {
 			modules >> "$log" 2>&1 || return 1
 	done
 	! grep -qi 'warning' "$log" && boundary_check "$dir" >> "$log" 2>&1
+}
+
+# use_prebuilt SRC DIR: the modules in SRC (DKMS's, say) replace those
+# build_module made in DIR; the test client, built against the same
+# sources and headers, loads on them.
+use_prebuilt() {
+	local src=$1 dir=$2 m
+	for m in kubuf_core kubuf kubuf_edu; do
+		if [ -f "$src/$m.ko" ]; then
+			cp "$src/$m.ko" "$dir/kernel/$m.ko" || return 1
+		elif [ -f "$src/$m.ko.xz" ]; then
+			xz -dc "$src/$m.ko.xz" > "$dir/kernel/$m.ko" || return 1
+		else
+			return 1
+		fi
+		echo "== prebuilt: $src/$m.ko"
+	done
 }
 
 # boundary_check DIR: the core uses nothing of a client, and the clients
@@ -385,6 +409,11 @@ run_lane() {
 	if ! build_module "$kdir" "$out/kmod/$krel"; then
 		sed 's/^/   /' "$out/kmod/$krel/build.log" | tail -n 40
 		record "$lane" "$krel" 0 1 "module build failed or warned"
+		return
+	fi
+	if [ -n "$prebuilt" ] &&
+	   ! use_prebuilt "${prebuilt//\{krel\}/$krel}" "$out/kmod/$krel"; then
+		record "$lane" "$krel" 0 1 "no prebuilt modules in ${prebuilt//\{krel\}/$krel}"
 		return
 	fi
 	make_initrd "$dir" "$out/kmod/$krel"
