@@ -31,6 +31,10 @@
 #   make install-user the library, headers, pkg-config file, program, man
 #                    pages, udev rule and sysusers entry: no kernel headers
 #   make uninstall   remove what either installed (same variables)
+#   make deb         the Debian packages in build/deb/, lintian-clean
+#   make test-packages (root) build them, install them here (DKMS builds
+#                    the module for each kernel), run README's example
+#                    against them and in guests on DKMS's modules, remove
 #   make check       checkpatch and sparse on the module (developers)
 #   make bench-ring  the ring alone, natively, against ck_ring and DPDK's
 #                    rte_ring: two threads, memcpy, callgrind (a few
@@ -308,6 +312,18 @@ uninstall-user:
 	rm -f $(DESTDIR)$(LIBDIR)/libkubuf.so
 	$(call on_system,ldconfig)
 
+# --- Debian packages (debian/) ----------------------------------------------
+# make deb: kubuf-dkms, libkubuf1, libkubuf-dev and kubuf-tools in
+# build/deb/, checked by lintian. make test-packages (root): that, then
+# installs them here, checks DKMS's builds and the example against the
+# installed library, boots the lanes with DKMS's modules, and removes
+# them (tests/packages/run.sh).
+deb:
+	bash tests/packages/run.sh --build-only
+
+test-packages: setup
+	bash tests/packages/run.sh
+
 # --- benchmarks (bench/README.md) ------------------------------------------
 # The peers come from Debian; valgrind gives the instruction counts.
 BENCH_PKGS := libck-dev libdpdk-dev valgrind pkg-config
@@ -345,4 +361,5 @@ FORCE:
 .PHONY: all userspace user module module-skip setup test test-debug \
 	test-storm test-edu fuzz demo demo-pci stream check install install-module \
 	install-user uninstall uninstall-module uninstall-user bench-setup \
+	deb test-packages \
 	bench-ring bench-quick clean FORCE
