@@ -113,6 +113,17 @@ example() {
 		$flags
 }
 
+# Every function the library exports has its section-3 page.
+man3_complete() {
+	local f bad=0
+	for f in $(sed -n 's/^\t\t\(kubuf_[a-z0-9_]*\);$/\1/p' \
+		"$root/lib/libkubuf.map"); do
+		[ -f "$1/usr/share/man/man3/$f.3" ] ||
+			{ echo "no man page for $f"; bad=1; }
+	done
+	return $bad
+}
+
 # README shows examples/stream.c whole: the copy there is the file.
 readme_example() {
 	sed -n '/^<!-- examples\/stream.c -->$/,/^```$/p' "$root/README.md" |
@@ -120,16 +131,19 @@ readme_example() {
 }
 
 # The installed man pages, rendered: any groff warning fails.
-man_pages() {
+# From the top of the man tree, where the aliases' .so requests resolve
+# (a subshell: the cd stays in it).
+man_pages() (
 	local page out
-	for page in "$1"/usr/share/man/man*/*; do
+	cd "$1/usr/share/man" || return 1
+	for page in man*/*; do
 		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$page" 2>&1 > /dev/null) ||
 			{ echo "$page: man -l failed"; return 1; }
 		[ -z "$out" ] || { echo "$page: $out"; return 1; }
 		out=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
 		[ -z "$out" ] || { echo "$page: $out"; return 1; }
 	done
-}
+)
 
 x=$tmp/x
 y=$tmp/y
@@ -148,6 +162,7 @@ if [ -n "$kdir" ]; then
 	check "LDFLAGS reach the links" bind_now "$x"
 	check "an example builds with pkg-config and runs" example "$x"
 	check "README's example program is examples/stream.c" readme_example
+	check "every exported function has its man page" man3_complete "$x"
 	check "the man pages render without warnings" man_pages "$x"
 	check "make uninstall" mk uninstall "${vars[@]}"
 	check "uninstall leaves nothing" empty_tree "$x"

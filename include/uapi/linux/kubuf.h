@@ -389,9 +389,9 @@ struct kubuf_ucopy {
  * A mapping can never gain PROT_EXEC, nor PROT_WRITE on a read-only
  * buffer: mprotect() fails with -EACCES. It cannot grow: mremap() to a
  * larger size fails with -EFAULT. It can be moved, split by munmap() or
- * mprotect(), and is left out of core dumps. Every page is mapped by
- * mmap(); a page removed with MADV_DONTNEED is not mapped again and
- * touching it raises SIGBUS.
+ * mprotect(), and is left out of core dumps. A page removed with
+ * MADV_DONTNEED comes back, the same page with its contents, at the next
+ * touch.
  *
  * Lifetime. KUBUF_IOC_KBUF_FREE, and the release of the file, end the id
  * and its offset at once, but not the memory: a buffer still mapped stays
