@@ -337,9 +337,11 @@ $(B)/bench/rte.o: bench/ring/rte.c $(BENCH_RING_HDR)
 	@mkdir -p $(@D)
 	$(COMPILE) $(CFLAGS) -O2 $$(pkg-config --cflags libdpdk) -c -o $@ $<
 
-$(B)/bench/ringbench: $(BENCH_RING_SRC) $(B)/bench/rte.o $(BENCH_RING_HDR)
+$(B)/bench/ringbench: $(BENCH_RING_SRC) $(B)/bench/rte.o $(BENCH_RING_HDR) \
+		     $(B)/lib/libkubuf.a
 	$(COMPILE) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $(BENCH_RING_SRC) \
-		$(B)/bench/rte.o -lrte_ring -lrte_eal -pthread
+		$(B)/bench/rte.o $(B)/lib/libkubuf.a -lrte_ring -lrte_eal \
+		-pthread
 
 bench-setup:
 	bash scripts/setup.sh $(BENCH_PKGS)

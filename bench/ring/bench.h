@@ -117,6 +117,9 @@ static inline int bench_all_in(struct job *j, uint64_t seq)
 	return bench_load(&j->done) && seq == j->total;
 }
 
+/* check.c: @n stream records of @len bytes made and checked, by words or bytes. */
+void check_run(int word, size_t len, uint64_t n);
+
 uint64_t bench_now_ns(void);
 void bench_consumed(struct job *j, uint64_t seq);
 

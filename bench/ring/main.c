@@ -8,8 +8,9 @@
  * and mode with the producer pinned to CPU 0 and the consumer to CPU 1,
  * records/s and payload bytes/s (median of the repetitions); then, under
  * valgrind --tool=callgrind (this program runs itself with --cg-child),
- * instructions per record with the harness's own cost subtracted. Prints
- * a table and the targets, and writes DIR/ring.json and DIR/ring.md.
+ * instructions per record with the harness's own cost subtracted, and
+ * those of checking every byte of a stream record (check.c). Prints the
+ * tables and the targets, and writes DIR/ring.json and DIR/ring.md.
  * bench/README.md says how to read them.
  */
 #include <dirent.h>
@@ -229,6 +230,25 @@ cg_measure(const struct design *d, size_t len, unsigned int burst, int quick)
 	job_free(&j);
 }
 
+/* Stream records checked per size under callgrind (a tenth, quick). */
+static uint64_t check_records(int quick)
+{
+	return quick ? 1000 : 10000;
+}
+
+/* The stream check's measured run: check-word/SIZE, check-byte/SIZE. */
+static void __attribute__((noinline)) cg_check(int word, size_t len, int quick)
+{
+	char name[64];
+
+	check_run(word, len, 16);	/* warm */
+	snprintf(name, sizeof(name), "check-%s/%zu", word ? "word" : "byte",
+		 len);
+	CALLGRIND_ZERO_STATS;
+	check_run(word, len, check_records(quick));
+	CALLGRIND_DUMP_STATS_AT(name);
+}
+
 static void cg_child(int quick)
 {
 	unsigned int s, r;
@@ -238,6 +258,8 @@ static void cg_child(int quick)
 		cg_measure(&bench_null_slots, sizes[s], 1, quick);
 		for (r = 0; r < NROWS; r++)
 			cg_measure(rows[r].d, sizes[s], rows[r].burst, quick);
+		cg_check(1, sizes[s], quick);
+		cg_check(0, sizes[s], quick);
 	}
 }
 
@@ -280,7 +302,7 @@ static double cg_dump_ir(const char *dir, const char *name)
 /* Run this program under callgrind; fill res[][]. Returns 0 if it ran. */
 static int run_callgrind(const char *outdir, int quick,
 			 struct result res[NSIZES][NROWS],
-			 double harness[NSIZES][2])
+			 double harness[NSIZES][2], double check[NSIZES][2])
 {
 	char dir[4096], outfile[4096 + 16], name[64], cmd[8192];
 	unsigned int s, r;
@@ -316,6 +338,12 @@ static int run_callgrind(const char *outdir, int quick,
 				 rows[r].d->name, rows[r].burst, sizes[s]);
 			res[s][r].ir = cg_dump_ir(dir, name) / n - base;
 		}
+		for (r = 0; r < 2; r++) {
+			snprintf(name, sizeof(name), "check-%s/%zu",
+				 r ? "byte" : "word", sizes[s]);
+			check[s][r] = cg_dump_ir(dir, name) /
+				      (double)check_records(quick);
+		}
 	}
 	return 0;
 }
@@ -323,9 +351,9 @@ static int run_callgrind(const char *outdir, int quick,
 int main(int argc, char **argv)
 {
 	static struct result res[NSIZES][NROWS];
-	static double harness[NSIZES][2];
+	static double harness[NSIZES][2], check[NSIZES][2];
 	struct report rep = { .sizes = sizes, .rows = rows, .res = res,
-			      .harness = harness };
+			      .harness = harness, .check = check };
 	const char *outdir = "bench/results";
 	int quick = 0, callgrind = 1, i;
 	unsigned int s, r, reps, ms;
@@ -374,7 +402,8 @@ int main(int argc, char **argv)
 	if (callgrind) {
 		fprintf(stderr, "ringbench: callgrind (%s)\n",
 			quick ? "small counts" : "full counts");
-		rep.callgrind = !run_callgrind(outdir, quick, res, harness);
+		rep.callgrind = !run_callgrind(outdir, quick, res, harness,
+						 check);
 	}
 	return report_write(&rep, outdir);
 }

@@ -155,6 +155,17 @@ static void table(FILE *f, const struct report *rep)
 				fprintf(f, "- |\n");
 		}
 	}
+	if (rep->callgrind) {
+		fprintf(f, "\nChecking every byte of a stream record, the "
+			"device's side and the application's, instructions "
+			"per record:\n\n| size | 8 bytes at a time (kubuf) | "
+			"byte at a time | ratio |\n|---:|---:|---:|---:|\n");
+		for (s = 0; s < NSIZES; s++)
+			fprintf(f, "| %zu B | %.0f | %.0f | %.1fx |\n",
+				rep->sizes[s], rep->check[s][0],
+				rep->check[s][1],
+				rep->check[s][1] / rep->check[s][0]);
+	}
 	fprintf(f, "\n| target | wanted | result | |\n|---|---:|---:|---|\n");
 	for (t = 0; t < ntargets; t++)
 		fprintf(f, "| %s | %s | %s | %s |\n", targets[t].what,
@@ -202,6 +213,12 @@ static void json(FILE *f, const struct report *rep, const char *cond)
 			else
 				fprintf(f, "null }");
 		}
+	fprintf(f, "\n  ],\n  \"stream_check_instructions_per_record\": [");
+	for (s = 0; s < NSIZES; s++)
+		fprintf(f, "%s\n    { \"size\": %zu, \"words\": %.1f, "
+			"\"bytes\": %.1f }", s ? "," : "", rep->sizes[s],
+			rep->callgrind ? rep->check[s][0] : -1,
+			rep->callgrind ? rep->check[s][1] : -1);
 	fprintf(f, "\n  ],\n  \"targets\": [");
 	for (t = 0; t < ntargets; t++)
 		fprintf(f, "%s\n    { \"what\": \"%s\", \"target\": \"%s\", "

@@ -23,6 +23,7 @@ struct report {
 	const struct row *rows;
 	struct result (*res)[NROWS];
 	double (*harness)[2];	/* per record: fixed place, slots */
+	double (*check)[2];	/* a stream record checked: words, bytes */
 	double memcpy_bps[NSIZES];
 	int quick, callgrind, ncpus;
 	unsigned int reps, ms;
