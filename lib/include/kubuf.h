@@ -213,6 +213,8 @@ struct kubuf_ring_opts {
  *		commands published to a device that sleeps; TO_APP, room
  *		released for a device that waits for it.
  * @wakeups:	waits that returned with the device's wakeup.
+ * @reserved:	zero: room for counters a later library adds, without a
+ *		change of size (the caller allocates the structure).
  */
 struct kubuf_ring_counters {
 	uint64_t records;
@@ -223,6 +225,7 @@ struct kubuf_ring_counters {
 	uint64_t yields;
 	uint64_t kicks;
 	uint64_t wakeups;
+	uint64_t reserved[8];
 };
 
 /*
@@ -329,6 +332,7 @@ int kubuf_stream_stop(struct kubuf_ring *r);
  * @bytes:	their data bytes.
  * @missing:	sequence numbers skipped (dropped by the device).
  * @corrupt:	records that were not valid (see kubuf_stream_verify()).
+ * @reserved:	zero (kubuf_stream_check_init()): room to grow.
  */
 struct kubuf_stream_check {
 	uint32_t seed;
@@ -338,6 +342,7 @@ struct kubuf_stream_check {
 	uint64_t bytes;
 	uint64_t missing;
 	uint64_t corrupt;
+	uint64_t reserved[4];
 };
 
 /* Start checking a stream started with @seed and @rec_size. */

@@ -36,6 +36,9 @@ _Static_assert(sizeof(struct kubuf_rec) == 8, "kubuf_rec layout");
 _Static_assert(sizeof(struct kubuf_ring_attach) == 64, "kubuf_ring_attach layout");
 _Static_assert(sizeof(struct kubuf_ring_query) == 72, "kubuf_ring_query layout");
 _Static_assert(sizeof(struct kubuf_ring_cmd) == 40, "kubuf_ring_cmd layout");
+/* The library's own structures the caller allocates: frozen sizes. */
+_Static_assert(sizeof(struct kubuf_ring_counters) == 128, "kubuf_ring_counters size");
+_Static_assert(sizeof(struct kubuf_ring_opts) == 56, "kubuf_ring_opts size");
 
 /* A busy-polling wait yields the processor after this many empty looks. */
 #define KUBUF_RING_SPINS	1024

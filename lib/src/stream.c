@@ -8,6 +8,8 @@
 
 _Static_assert(sizeof(struct kubuf_stream) == 48, "kubuf_stream layout");
 _Static_assert(sizeof(struct kubuf_stream_rec) == 16, "kubuf_stream_rec layout");
+/* The library's own structures the caller allocates: frozen sizes. */
+_Static_assert(sizeof(struct kubuf_stream_check) == 80, "kubuf_stream_check size");
 
 KUBUF_API int kubuf_stream_start(struct kubuf_ring *r,
 				 const struct kubuf_stream *s)
