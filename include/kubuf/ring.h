@@ -133,9 +133,10 @@
  *		the lap of @at) for a producer, min(@peer, end of the lap of
  *		@pos) for a consumer, and empties (@at or @pos) once @err is
  *		set, so that a broken view takes every slow path.
- * @rsv:	producer: where the record reserved last ends, @at once it
- *		is committed; consumer: bytes of the record peeked last,
- *		header and alignment included.
+ * @rsv:	where the record reserved (producer) or peeked (consumer)
+ *		last ends: @at once it is committed, @pos once it is done
+ *		with. A failed check resets it with @lim, so that a commit
+ *		or next after it cannot move past the bound.
  * @err:	KUBUF_RING_ERR_* of the first check that failed, or 0.
  */
 struct kubuf_ring_view {
@@ -195,6 +196,7 @@ static __inline__ int kubuf_ring_fail(struct kubuf_ring_view *v, __u32 err)
 	 */
 	v->at = v->pos;
 	v->lim = v->pos;
+	v->rsv = v->pos;
 	return -EPROTO;
 }
 
@@ -470,11 +472,12 @@ kubuf_ring_cons_peek_slow(struct kubuf_ring_view *v, struct kubuf_rec *rec,
 				return (void *)0;
 			}
 			*rec = h.r;
-			v->rsv = size;
+			v->rsv = v->pos + size;
 			return v->data + (v->pos & v->mask) + sizeof(h.r);
 		}
 		/* Padding runs to the end of the data area, never further. */
 		v->pos += size;
+		v->rsv = v->pos;
 	}
 	kubuf_ring_fail(v, KUBUF_RING_ERR_REC);	/* padding after padding */
 	return (void *)0;
@@ -507,10 +510,11 @@ kubuf_ring_cons_peek(struct kubuf_ring_view *v, struct kubuf_rec *rec,
 	size = kubuf_rec_size(h.r.len);
 	/* flags == 0 and type != KUBUF_REC_PAD, in one test */
 	if (kubuf_ring_unlikely(size > v->lim - v->pos || h.r.len > max_len ||
-				(__u32)(h.raw >> 32) - 1 >= KUBUF_REC_TYPE_MAX))
+				((__u32)h.r.flags << 16 | h.r.type) - 1 >=
+				KUBUF_REC_TYPE_MAX))
 		return kubuf_ring_cons_peek_slow(v, rec, max_len);
 	*rec = h.r;
-	v->rsv = size;
+	v->rsv = v->pos + size;
 	return v->data + off + sizeof(h.r);
 }
 
@@ -518,7 +522,7 @@ kubuf_ring_cons_peek(struct kubuf_ring_view *v, struct kubuf_rec *rec,
 static __inline__ kubuf_ring_fast void
 kubuf_ring_cons_next(struct kubuf_ring_view *v)
 {
-	v->pos += v->rsv;
+	v->pos = v->rsv;
 }
 
 /* Release everything consumed so far to the producer (pair (2)). */

@@ -302,7 +302,7 @@ static void kubuf_ring_broken(struct kubuf_ring *r)
 void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
 {
 	struct kubuf_ring_view *v = &r->view;
-	u64 now = ktime_get_ns();
+	u64 now = ktime_get_ns(), head = v->pos;
 	bool waiting;
 
 	waiting = kubuf_ring_prod_publish(v);
@@ -327,7 +327,11 @@ void kubuf_ring_announce(struct kubuf_ring *r, u64 nr, bool force)
 	if (nr && !r->batch)
 		r->batch_ns = now;
 	r->batch += nr;
-	if (!r->batch || v->peer == v->pos)
+	/*
+	 * Forced, anything published counts, padding alone included: a
+	 * producer about to wait for room needs the consumer to take it.
+	 */
+	if ((!r->batch && !(force && v->pos != head)) || v->peer == v->pos)
 		return;
 	if (!force && r->batch < r->wake_records &&
 	    !(r->wake_ns && now - r->batch_ns >= r->wake_ns))
@@ -568,9 +572,10 @@ static u64 kubuf_ring_stream_step(struct kubuf_ring *r)
 		WRITE_ONCE(r->room_wait, false);
 	}
 	if (!READ_ONCE(kd->closing) && kubuf_dev_enter(kd, &idx)) {
-		if (kd->ops->stream_burst)
+		/* The driver's burst only between its start and its stop. */
+		if (kd->ops->stream_burst && r->streaming)
 			next = kd->ops->stream_burst(r);
-		else	/* a reply ring: completions announce themselves */
+		else	/* a reply ring, or no stream: publish what is left */
 			kubuf_ring_announce(r, 0, true);
 		kubuf_dev_exit(kd, idx);
 	}

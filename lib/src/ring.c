@@ -99,7 +99,8 @@ KUBUF_API int kubuf_ring_attach(struct kubuf *k, void *ring_addr,
 	ret = ring_opts_check(o);
 	if (ret)
 		return ret;
-	if (!ring_addr)
+	/* The module checks the ring's place in the buffer; this its view. */
+	if (!ring_addr || (uintptr_t)ring_addr % KUBUF_RING_ALIGN)
 		return -EINVAL;
 	if (o->dir != KUBUF_RING_TO_APP && o->dir != KUBUF_RING_TO_DEV)
 		return -EINVAL;

@@ -41,7 +41,7 @@ KT_CASE(ring_opts_size)
 	struct {
 		struct kubuf_ring_opts o;
 		uint32_t more;
-	} big;
+	} big __attribute__((aligned(64)));
 
 	KT_ASSERT_EQ(o.sz, sizeof(struct kubuf_ring_opts));
 	o.sz = 0;
@@ -56,6 +56,10 @@ KT_CASE(ring_opts_size)
 	KT_LIBERR(kubuf_ring_attach(NULL, &big, &big.o, &r), EOPNOTSUPP);
 	KT_LIBERR(kubuf_ring_create(NULL, &big.o, &r), EOPNOTSUPP);
 	KT_LIBERR(kubuf_ring_attach(NULL, &big, NULL, &r), EINVAL);
+	/* A ring the library would see misaligned. */
+	big.o.sz = sizeof(big.o);
+	KT_LIBERR(kubuf_ring_attach(NULL, (char *)&big + 8, &big.o, &r),
+		  EINVAL);
 	KT_ASSERT(r == NULL);
 }
 

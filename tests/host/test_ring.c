@@ -589,6 +589,52 @@ static long long look(struct hring *h, int producer)
 			  kubuf_ring_cons_avail(&h->v);
 }
 
+/*
+ * A check that fails between reserve and commit, or between peek and
+ * next (a driver that announces, or waits for room, in between; an
+ * application's callback that waits on its own ring): the commit or the
+ * next that follows must not take the view past its bound, or the next
+ * fast path would take any record anywhere.
+ */
+KT_CASE(broken_between_calls)
+{
+	struct kubuf_ring_view c;
+	struct kubuf_rec rec;
+	struct hring h;
+	const void *p;
+
+	/* Producer: reserve, the consumer's tail goes wild, commit. */
+	hring_init(&h, KUBUF_RING_MIN_DATA);
+	produce_n(&h, 1, 8);
+	KT_ASSERT(kubuf_ring_prod_reserve(&h.v, 8, KUBUF_REC_USER) != NULL);
+	h.ctl->tail = 999;
+	KT_LIBERR((int)kubuf_ring_prod_space(&h.v), EPROTO);
+	kubuf_ring_prod_commit(&h.v);
+	KT_ASSERT_EQ(h.v.at, h.v.pos);
+	KT_ASSERT(kubuf_ring_prod_reserve(&h.v, 8, KUBUF_REC_USER) == NULL);
+	KT_ASSERT(kubuf_ring_prod_reserve(&h.v, KUBUF_RING_MIN_DATA - 8,
+					  KUBUF_REC_USER) == NULL);
+	KT_ASSERT_EQ(kubuf_ring_prod_pending(&h.v), 0);
+	free(h.mem);
+
+	/* Consumer: peek, the producer's head goes wild, next. */
+	hring_init(&h, KUBUF_RING_MIN_DATA);
+	produce_n(&h, 2, 8);
+	kubuf_ring_view_init(&c, h.mem, KUBUF_RING_MIN_DATA);
+	KT_ASSERT(kubuf_ring_cons_avail(&c) > 0);
+	KT_ASSERT(kubuf_ring_cons_peek(&c, &rec, 64) != NULL);
+	h.ctl->head = ~0ULL;
+	KT_LIBERR((int)kubuf_ring_cons_avail(&c), EPROTO);
+	kubuf_ring_cons_next(&c);
+	KT_ASSERT_EQ(c.pos, c.lim);
+	/* A header that claims the whole area: refused, never handed out. */
+	put_rec(&h, c.pos & c.mask, KUBUF_RING_MIN_DATA - 8, KUBUF_REC_USER, 0);
+	p = kubuf_ring_cons_peek(&c, &rec, ~0U);
+	KT_ASSERT(p == NULL);
+	KT_ASSERT_EQ(c.err, KUBUF_RING_ERR_HEAD);
+	free(h.mem);
+}
+
 KT_CASE(hostile_positions)
 {
 	const struct bad_pos *b;
