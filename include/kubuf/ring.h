@@ -213,6 +213,17 @@ union kubuf_ring_hdr {
 	__u64 raw;
 };
 
+/* A header's type | flags << 16: on little-endian, its upper half. */
+static __inline__ kubuf_ring_fast __u32
+kubuf_ring_type_flags(union kubuf_ring_hdr h)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (__u32)h.r.flags << 16 | h.r.type;
+#else
+	return (__u32)(h.raw >> 32);
+#endif
+}
+
 /* Write a record header: one 8-byte store. */
 static __inline__ kubuf_ring_fast void *
 kubuf_ring_put(struct kubuf_ring_view *v, __u64 at, __u32 len, __u16 type)
@@ -510,7 +521,7 @@ kubuf_ring_cons_peek(struct kubuf_ring_view *v, struct kubuf_rec *rec,
 	size = kubuf_rec_size(h.r.len);
 	/* flags == 0 and type != KUBUF_REC_PAD, in one test */
 	if (kubuf_ring_unlikely(size > v->lim - v->pos || h.r.len > max_len ||
-				((__u32)h.r.flags << 16 | h.r.type) - 1 >=
+				kubuf_ring_type_flags(h) - 1 >=
 				KUBUF_REC_TYPE_MAX))
 		return kubuf_ring_cons_peek_slow(v, rec, max_len);
 	*rec = h.r;
