@@ -7,6 +7,7 @@
  *	cc -o kubuf-example stream.c $(pkg-config --cflags --libs kubuf)
  *	./kubuf-example [RECORDS]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
 			/* Nothing there: sleep in one epoll_wait(). */
 			if (n == 0)
 				n = kubuf_ring_wait(r, 1000);
+			if (n == -EINTR)	/* a signal handler ran */
+				n = 0;
 		}
 		kubuf_ring_counters(r, &c);
 		printf("%llu records checked, %llu corrupt; %llu system calls\n",

@@ -460,7 +460,7 @@ KT_CASE(ring_create)
 		KT_ASSERT_EQ(kubuf_stream_start(r, &s), 0);
 		while (c.next_seq < count) {
 			KT_ASSERT(kubuf_ring_consume(r, check_rec, &c, 0) >= 0);
-			KT_ASSERT(kubuf_ring_wait(r, 10000) >= 0);
+			KT_ASSERT(ring_wait(r, 10000) >= 0);
 		}
 		KT_ASSERT_EQ(kubuf_ring_query(r, &q), 0);
 		KT_ASSERT_EQ(q.records, count);
