@@ -207,6 +207,18 @@ static __inline__ __u64 kubuf_ring_to_end(const struct kubuf_ring_view *v,
 	return v->size - (p & v->mask);
 }
 
+/*
+ * Either side's fast-path bound (see struct kubuf_ring_view): @n bytes
+ * from @from, but not past the end of @from's lap; none once broken.
+ */
+static __inline__ void kubuf_ring_set_lim(struct kubuf_ring_view *v,
+					  __u64 from, __u64 n)
+{
+	__u64 to_end = kubuf_ring_to_end(v, from);
+
+	v->lim = from + (v->err ? 0 : n < to_end ? n : to_end);
+}
+
 /* A record header as the one 8-byte word both sides move it in. */
 union kubuf_ring_hdr {
 	struct kubuf_rec r;
@@ -243,10 +255,7 @@ kubuf_ring_put(struct kubuf_ring_view *v, __u64 at, __u32 len, __u16 type)
 /* The producer's fast-path bound (see struct kubuf_ring_view). */
 static __inline__ void kubuf_ring_prod_limit(struct kubuf_ring_view *v)
 {
-	__u64 room = v->size - (v->at - v->peer);
-	__u64 to_end = kubuf_ring_to_end(v, v->at);
-
-	v->lim = v->at + (v->err ? 0 : room < to_end ? room : to_end);
+	kubuf_ring_set_lim(v, v->at, v->size - (v->at - v->peer));
 }
 
 /* Bytes committed and not yet published. */
@@ -426,10 +435,7 @@ static __inline__ void kubuf_ring_prod_dropped(struct kubuf_ring_view *v,
 /* The consumer's fast-path bound (see struct kubuf_ring_view). */
 static __inline__ void kubuf_ring_cons_limit(struct kubuf_ring_view *v)
 {
-	__u64 avail = v->peer - v->pos;
-	__u64 to_end = kubuf_ring_to_end(v, v->pos);
-
-	v->lim = v->pos + (v->err ? 0 : avail < to_end ? avail : to_end);
+	kubuf_ring_set_lim(v, v->pos, v->peer - v->pos);
 }
 
 /*
