@@ -1263,7 +1263,8 @@ static int kubuf_ring_id_call(struct kubuf_file *kf, void __user *argp,
 
 static int kubuf_stream_check(const struct kubuf_stream *s)
 {
-	if ((s->flags & ~KUBUF_STREAM_LOSSLESS) || s->reserved[0] ||
+	if ((s->flags & ~(KUBUF_STREAM_LOSSLESS | KUBUF_STREAM_BARE)) ||
+	    s->reserved[0] ||
 	    s->reserved[1])
 		return -EINVAL;
 	if (s->rec_size > KUBUF_STREAM_MAX_REC)

@@ -6,7 +6,8 @@
  * Record i is due at start + i / rate (all at once without a rate) and
  * carries its sequence number, size bytes of the pattern (seed + i) and
  * their checksum (kubuf_stream_fill()), so the application can check
- * every byte. The
+ * every byte; a bare stream (KUBUF_STREAM_BARE) writes its sequence
+ * number only, the cost of the path without the data's (bench/). The
  * core calls kubuf_sim_stream_burst() on its workers with the ring's
  * memory held: it produces what is due, a bounded burst at a time, and
  * says when it wants to run again. A lossless stream that finds the
@@ -34,12 +35,19 @@
 #define KUBUF_SIM_ROOM_NS	(50 * NSEC_PER_USEC)	/* dropping: first look */
 #define KUBUF_SIM_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest look */
 
-/* Write stream record @seq at @p: data, then its checksum; never read back. */
-static void kubuf_sim_write_rec(void *p, u64 seq, u32 seed, u32 size)
+/*
+ * Write stream record @seq at @p: data, then its checksum; never read
+ * back. A bare stream writes the header only.
+ */
+static void kubuf_sim_write_rec(void *p, u64 seq, const struct kubuf_stream *s)
 {
 	struct kubuf_stream_rec *sr = p;
 
-	sr->csum = kubuf_stream_fill(sr + 1, seed + (u32)seq, seq, size);
+	if (s->flags & KUBUF_STREAM_BARE)
+		sr->csum = 0;
+	else
+		sr->csum = kubuf_stream_fill(sr + 1, s->seed + (u32)seq, seq,
+					     s->rec_size);
 	sr->seq = seq;
 }
 
@@ -137,7 +145,7 @@ u64 kubuf_sim_stream_burst(struct kubuf_ring *r)
 			dropped = true;
 			break;
 		}
-		kubuf_sim_write_rec(p, st->seq, s->seed, s->rec_size);
+		kubuf_sim_write_rec(p, st->seq, s);
 		kubuf_ring_commit(r, len);
 		st->seq++;
 		bytes += len;

@@ -377,4 +377,84 @@ KT_CASE(read_copies_pattern)
 	close(fd);
 }
 
+/* --- read_rec: the copying paths write bare stream records (bench/) -------- */
+
+#define READ_REC "/sys/module/kubuf/parameters/read_rec"
+
+static void read_rec_set(unsigned int n)
+{
+	FILE *f = fopen(READ_REC, "w");
+
+	KT_ASSERT(f);
+	KT_ASSERT(fprintf(f, "%u\n", n) > 0);
+	KT_ASSERT_EQ(fclose(f), 0);
+}
+
+static void read_rec_reset(void)
+{
+	FILE *f = fopen(READ_REC, "w");
+
+	if (f) {
+		fputs("0\n", f);
+		fclose(f);
+	}
+}
+
+/* Bytes [off, off + n) of back-to-back bare records of rec data bytes. */
+static void bare_expect(unsigned char *p, size_t n, uint64_t off, uint32_t rec)
+{
+	uint64_t size = sizeof(struct kubuf_stream_rec) + rec, i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t k = (off + i) / size, at = (off + i) % size;
+		struct kubuf_stream_rec h = { .seq = k };
+
+		p[i] = at < sizeof(h) ? ((unsigned char *)&h)[at] : 0;
+	}
+}
+
+/*
+ * With read_rec = N, read() and UCOPY FILL carry bare records of N data
+ * bytes (numbered from each call's start, data zero); 0 brings the
+ * pattern back. Sizes whose records straddle pages and calls, a size
+ * above the largest (taken as the largest), and a fresh buffer full of
+ * poison each time, so a byte left unwritten shows.
+ */
+KT_CASE(read_rec_writes_bare_records)
+{
+	static const uint32_t recs[] = { 5, 8, 4096, 65536, 65537 };
+	int fd = KT_OK(kt_open_dev(O_RDWR));
+	size_t len = 1 << 20, ulen = 3 * PG + 123, i;
+	unsigned char *buf = malloc(len), *want = malloc(len);
+	struct kubuf *k;
+
+	KT_ASSERT(buf && want);
+	KT_ASSERT_EQ(kubuf_open(NULL, 0, &k), 0);
+	atexit(read_rec_reset);
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		uint32_t rec = recs[i] > KUBUF_STREAM_MAX_REC ?
+			       KUBUF_STREAM_MAX_REC : recs[i];
+
+		read_rec_set(recs[i]);
+		memset(buf, 0xa5, len);
+		KT_ASSERT_EQ(read(fd, buf, len), (ssize_t)len);
+		bare_expect(want, len, 0, rec);
+		KT_ASSERT(!memcmp(buf, want, len));
+		memset(buf, 0xa5, ulen + 2);
+		KT_ASSERT_EQ(kubuf_ucopy_fill(k, buf + 1, ulen, 7), 0);
+		bare_expect(want, ulen, 0, rec);
+		KT_ASSERT(!memcmp(buf + 1, want, ulen));
+		KT_ASSERT(buf[0] == 0xa5 && buf[ulen + 1] == 0xa5);
+	}
+	read_rec_set(0);
+	KT_ASSERT_EQ(read(fd, buf, 4096), 4096);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, 4096, 0, NULL), 0);
+	KT_ASSERT_EQ(kubuf_ucopy_fill(k, buf, ulen, 7), 0);
+	KT_ASSERT_EQ(kubuf_pattern_check(buf, ulen, 7, NULL), 0);
+	kubuf_close(k);
+	free(want);
+	free(buf);
+	close(fd);
+}
+
 KT_MAIN()

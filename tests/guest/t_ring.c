@@ -473,7 +473,8 @@ KT_CASE(stream_start_errors)
 		s.field = value;					\
 		KT_ERRNO(ioctl(fd, KUBUF_IOC_STREAM_START, &s), err);	\
 	} while (0)
-	BADS(flags, 2, EINVAL);
+	BADS(flags, 4, EINVAL);
+	BADS(flags, ~0U, EINVAL);
 	BADS(flags, 0, EINVAL);			/* rate 0 needs LOSSLESS */
 	BADS(rec_size, KUBUF_STREAM_MAX_REC + 1, EINVAL);
 	BADS(reserved[0], 1, EINVAL);

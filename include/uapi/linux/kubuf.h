@@ -735,6 +735,7 @@ struct kubuf_ring_query {
 };
 
 #define KUBUF_STREAM_LOSSLESS	_BITUL(0)	/* wait for room, never drop */
+#define KUBUF_STREAM_BARE	_BITUL(1)	/* write the header only */
 #define KUBUF_STREAM_MAX_REC	65536		/* data bytes per record */
 #define KUBUF_STREAM_MAX_RATE	100000000ULL	/* records per second */
 
@@ -742,7 +743,11 @@ struct kubuf_ring_query {
  * struct kubuf_stream - KUBUF_IOC_STREAM_START: the device streams records
  * into a TO_APP ring, like a data-acquisition card.
  * @ring_id:	in: the ring.
- * @flags:	in: KUBUF_STREAM_LOSSLESS or 0.
+ * @flags:	in: KUBUF_STREAM_LOSSLESS, KUBUF_STREAM_BARE, both or 0.
+ *		BARE: the device writes each record's header only (its
+ *		sequence number, a checksum of 0) and leaves the data bytes
+ *		as they were, as a card whose DMA writes them costs the CPU
+ *		nothing: for measuring the path itself (bench/).
  * @rec_size:	in: data bytes per record, 0 to KUBUF_STREAM_MAX_REC; each
  *		record is a struct kubuf_stream_rec and then the data.
  * @seed:	in: the data's pattern seed (see struct kubuf_stream_rec).

@@ -141,7 +141,8 @@ void op_ring_stream(int op)
 	struct kubuf_stream st = {
 		.ring_id = id,
 		.flags = one_in(20) ? rand_bits(0) :
-			 below(2) ? KUBUF_STREAM_LOSSLESS : 0,
+			 (below(2) ? KUBUF_STREAM_LOSSLESS : 0) |
+			 (below(4) ? 0 : KUBUF_STREAM_BARE),
 		.rec_size = one_in(10) ? rand_bits(0) : (uint32_t)below(4096),
 		.seed = (uint32_t)rnd(),
 		.rate = below(3) ? 1 + below(200000) : 0,
