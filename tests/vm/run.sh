@@ -11,6 +11,10 @@
 # usage: tests/vm/run.sh [options]
 #   --mode test|demo|hang   run the tests (default), the demo, or a guest
 #                           that never powers off (to test the timeout)
+#   --bench 'ARGS'          run `kubuf-bench ARGS` (bench/guest/) in a
+#                           guest of one CPU and show its output; under
+#                           TCG with -icount shift=0, so that the guest's
+#                           clock counts its instructions (make bench)
 #   --run 'ARGS'            run `kubuf ARGS` in the guest and show its
 #                           output (as --mode demo does for `kubuf demo`);
 #                           ARGS: letters, digits, spaces and ._,:=/+-
@@ -70,6 +74,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--mode) mode=$2; shift ;;
 	--run) mode=run; run_args=$2; shift ;;
+	--bench) mode=bench; run_args=$2; shift ;;
 	--lane) lanes+=("$2"); shift ;;
 	--set) set=$2; shift ;;
 	--guest-env)
@@ -91,9 +96,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case "$mode" in test|demo|hang|run) ;; *) die "bad --mode $mode" ;; esac
+case "$mode" in test|demo|hang|run|bench) ;; *) die "bad --mode $mode" ;; esac
 [[ "$run_args" =~ ^[A-Za-z0-9\ ._,:=/+-]*$ ]] ||
-	die "--run: only letters, digits, spaces and ._,:=/+- in ARGS"
+	die "--run, --bench: only letters, digits, spaces and ._,:=/+- in ARGS"
 case "$filter" in *[[:space:]]*) die "--filter cannot hold spaces" ;; esac
 
 mkdir -p "$out"
@@ -329,8 +334,24 @@ make_initrd() {
 boot() {
 	local lane=$1 acc=$2 gmode=$3 dir=$4 tmo=$5 cpu=max clock=
 	local ttmo=$((test_timeout * ${lane_slow[$1]})) machine=q35 devs=() hp=()
+	local smp=(-smp 2)
 	[ "$acc" = kvm ] && cpu=host
 	[ "$acc" = tcg ] && clock=" tsc=reliable"
+	# A benchmark: one CPU, and under TCG one nanosecond of guest time
+	# per instruction, idle time skipped (sleep=off: the clock jumps to
+	# the next timer), so that its figures do not depend on the host.
+	# TCG counts every iteration of a rep movsb or stosb as an
+	# instruction, one per byte, where hardware moves 32 bytes or more a
+	# cycle: without erms and fsrm, the kernel and libc copy and clear
+	# 8 bytes or a vector per instruction instead, nearer to a copy's
+	# real cost (bench/README.md).
+	if [ "$gmode" = bench ]; then
+		smp=(-smp 1)
+		if [ "$acc" = tcg ]; then
+			smp+=(-icount shift=0,sleep=off)
+			cpu=max,erms=off,fsrm=off
+		fi
+	fi
 	case "${lane_qemu[$lane]}" in
 	edu-iommu) devs=(-device intel-iommu "${edu_slot[@]}") ;;
 	edu-swiotlb)
@@ -344,7 +365,7 @@ boot() {
 	fi
 	timeout -k 5 "$tmo" qemu-system-x86_64 \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-machine "$machine" -accel "$acc" -cpu "$cpu" -smp 2 -m 2G \
+		-machine "$machine" -accel "$acc" -cpu "$cpu" "${smp[@]}" -m 2G \
 		"${devs[@]}" \
 		-serial "file:$dir/console" -serial "file:$dir/tap" "${hp[@]}" \
 		-kernel "$kimage" -initrd "$dir/initrd.gz" \
@@ -435,7 +456,8 @@ run_lane() {
 	while IFS= read -r line; do
 		case "$line" in
 		'# run: '*|'# done'|'1..'*|'TAP version'*|'# probe ok') ;;
-		*) if [ "$mode" = demo ] || [ "$mode" = run ]; then
+		*) if [ "$mode" = demo ] || [ "$mode" = run ] ||
+		      [ "$mode" = bench ]; then
 			   printf '%s\n' "$line"
 		   else
 			   printf '   [%s] %s\n' "$lane" "$line"
