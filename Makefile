@@ -36,11 +36,15 @@
 #                    the module for each kernel), run README's example
 #                    against them and in guests on DKMS's modules, remove
 #   make check       checkpatch and sparse on the module (developers)
-#   make bench-ring  the ring alone, natively, against ck_ring and DPDK's
-#                    rte_ring: two threads, memcpy, callgrind (a few
-#                    minutes); writes bench/results/ring.{md,json}
-#   make bench-quick the same at small counts (under a minute), so that
-#                    the benchmark cannot rot
+#   make bench       every benchmark (bench/README.md): the ring alone
+#                    natively against ck_ring and DPDK's rte_ring, the
+#                    whole path in a guest against read(), UCOPY and the
+#                    BPF ring buffer, setup costs, a 10-million-record
+#                    lost-wakeup run, the edu device; writes
+#                    bench/results/bench.{md,json} and plots (minutes)
+#   make bench-quick the same at small counts (a few minutes; CI runs it,
+#                    so that the benchmarks cannot rot)
+#   make bench-ring  the ring alone only: bench/results/ring.{md,json}
 #
 # Variables: PREFIX (/usr/local), LIBDIR, INCLUDEDIR, BINDIR, MANDIR,
 # DESTDIR (a staging root: nothing then runs on the host, no depmod, no
@@ -326,7 +330,8 @@ test-packages: setup
 
 # --- benchmarks (bench/README.md) ------------------------------------------
 # The peers come from Debian; valgrind gives the instruction counts.
-BENCH_PKGS := libck-dev libdpdk-dev valgrind pkg-config
+BENCH_PKGS := libck-dev libdpdk-dev valgrind pkg-config clang libbpf-dev \
+	      libelf-dev zlib1g-dev libzstd-dev gnuplot-nox python3
 BENCH_RING_SRC := $(filter-out bench/ring/rte.c,$(wildcard bench/ring/*.c))
 BENCH_RING_HDR := $(wildcard bench/ring/*.h) include/kubuf/ring.h \
              include/uapi/linux/kubuf_ring.h $(B)/flags
@@ -343,6 +348,20 @@ $(B)/bench/ringbench: $(BENCH_RING_SRC) $(B)/bench/rte.o $(BENCH_RING_HDR) \
 		$(B)/bench/rte.o $(B)/lib/libkubuf.a -lrte_ring -lrte_eal \
 		-pthread
 
+# The guest's benchmark (bench/guest/): static, with libbpf for the BPF
+# ring buffer it is measured against.
+BENCH_GUEST_SRC := bench/guest/gbench.c bench/guest/bpfrb.c
+$(B)/bench/rb.bpf.o: bench/guest/rb.bpf.c
+	@mkdir -p $(@D)
+	clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c -o $@ $<
+
+$(B)/guest/kubuf-bench: $(BENCH_GUEST_SRC) bench/guest/bpfrb.h \
+		       $(B)/bench/rb.bpf.o $(B)/lib/libkubuf.a $(HDRS)
+	@mkdir -p $(@D)
+	$(COMPILE) $(CFLAGS) $(LDFLAGS) -static -Ibench/guest \
+		-DBPFRB_OBJ='"$(B)/bench/rb.bpf.o"' -o $@ $(BENCH_GUEST_SRC) \
+		$(B)/lib/libkubuf.a -lbpf -lelf -lz -lzstd
+
 bench-setup:
 	bash scripts/setup.sh $(BENCH_PKGS)
 
@@ -350,9 +369,14 @@ bench-ring: bench-setup
 	$(MAKE) $(B)/bench/ringbench
 	$(B)/bench/ringbench --out $(BENCH_RESULTS)
 
-bench-quick: bench-setup
-	$(MAKE) $(B)/bench/ringbench WERROR=1
-	$(B)/bench/ringbench --quick --out $(BENCH_RESULTS)
+# Everything (bench/run.sh): the ring alone natively, the whole path in a
+# guest against read(), UCOPY and the BPF ring buffer, the edu device;
+# then bench/results/bench.{md,json} and the plots.
+bench: setup bench-setup
+	bash bench/run.sh --out $(BENCH_RESULTS)
+
+bench-quick: setup bench-setup
+	bash bench/run.sh --quick --out $(BENCH_RESULTS)
 
 clean:
 	rm -rf $(B)
@@ -364,4 +388,4 @@ FORCE:
 	test-storm test-edu fuzz demo demo-pci stream check install install-module \
 	install-user uninstall uninstall-module uninstall-user bench-setup \
 	deb test-packages \
-	bench-ring bench-quick clean FORCE
+	bench bench-ring bench-quick clean FORCE
