@@ -30,8 +30,9 @@
 
 #include "sim.h"
 
-#define KUBUF_SIM_BURST_RECS	64		/* records per burst */
+#define KUBUF_SIM_BURST_RECS	512		/* records per burst */
 #define KUBUF_SIM_BURST_BYTES	SZ_256K		/* payload bytes per burst */
+#define KUBUF_SIM_ALIVE_BYTES	SZ_64K		/* looks at kubuf_ring_alive() */
 #define KUBUF_SIM_ROOM_NS	(50 * NSEC_PER_USEC)	/* dropping: first look */
 #define KUBUF_SIM_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest look */
 
@@ -113,7 +114,7 @@ u64 kubuf_sim_stream_burst(struct kubuf_ring *r)
 	struct kubuf_sim_stream *st = kubuf_ring_priv(r);
 	const struct kubuf_stream *s = &st->s;
 	u32 len = sizeof(struct kubuf_stream_rec) + s->rec_size;
-	u64 now = ktime_get_ns(), due, nr = 0, bytes = 0;
+	u64 now = ktime_get_ns(), due, nr = 0, bytes = 0, alive_at = 0;
 	bool full = false, dropped = false;
 	void *p;
 
@@ -124,8 +125,16 @@ u64 kubuf_sim_stream_burst(struct kubuf_ring *r)
 	due = kubuf_sim_due(st, now);
 	while (st->seq < due && nr < KUBUF_SIM_BURST_RECS &&
 	       bytes < KUBUF_SIM_BURST_BYTES) {
-		if (!kubuf_ring_alive(r))
-			return KUBUF_RING_IDLE;	/* the core sees why */
+		/*
+		 * The core holds the ring's memory for the whole burst; a
+		 * revocation waits for that, so looking every 64 KiB is
+		 * only a matter of letting go promptly.
+		 */
+		if (bytes >= alive_at) {
+			if (!kubuf_ring_alive(r))
+				return KUBUF_RING_IDLE;	/* the core sees why */
+			alive_at = bytes + KUBUF_SIM_ALIVE_BYTES;
+		}
 		p = kubuf_ring_reserve(r, len, KUBUF_REC_STREAM);
 		if (IS_ERR(p))
 			return KUBUF_RING_IDLE;	/* broken: marked so */
