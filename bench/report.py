@@ -196,6 +196,16 @@ class Report:
         self.p()
         self.table(heads, rows(lambda d, s: self.per_record(d, s, "ctxt"),
                                DESIGNS))
+        pinned = [self.stream[k].get("pinned") for k in self.stream
+                  if k[0] in KUBUF and "pinned" in self.stream[k]]
+        if pinned:
+            self.p("**pages pinned per record**: %s in every kubuf run "
+                   "(the module's count of pinned pages, before the first "
+                   "record and after the last: a registration's pages are "
+                   "pinned once, when it is made)." %
+                   ("0" if not any(pinned) else "up to %d pages"
+                    % max(pinned)))
+            self.p()
         self.p("**bytes the kernel copied per payload byte** (rchar and "
                "wchar of /proc/self/io; UCOPY's by its length):")
         self.p()
@@ -311,8 +321,12 @@ class Report:
             a, b = per_mib(w), per_mib(c)
             if a is not None and b:
                 out.append([w, a, a / b])
+        out.append(["kbuf huge pages", "n/a", "n/a"])
         self.table(["what", "%s per MiB" % self.unit,
                     "ratio to copying once"], out)
+        self.p("(kbuf huge pages: a driver buffer is made of pages of "
+               "the base size; the module has no huge-page allocation.)")
+        self.p()
         for w, c, lim, label in [("register-4k", "copy-4k", 0.2, "4 KiB"),
                                  ("register-huge", "copy-huge", 0.02,
                                   "huge")]:

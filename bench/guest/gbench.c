@@ -207,6 +207,7 @@ struct run {
 	uint64_t syscalls;
 	uint64_t wakeups;
 	uint64_t kicks;
+	uint64_t pinned;	/* pages pinned while the records flowed */
 	uint64_t copied;	/* bytes the kernel copied for the process */
 	uint64_t bad;
 	struct sys a, b;
@@ -217,11 +218,11 @@ static void emit_run(const struct run *r, const char *runs)
 	printf("@json {\"part\":\"stream\",\"design\":\"%s\",\"size\":%u,"
 	       "\"records\":%" PRIu64 ",\"ns\":%" PRIu64 ",\"ns_runs\":[%s]"
 	       ",\"syscalls\":%" PRIu64 ",\"wakeups\":%" PRIu64 ",\"kicks\":%" PRIu64
-	       ",\"ctxt\":%" PRIu64 ",\"copied\":%" PRIu64
+	       ",\"pinned\":%" PRIu64 ",\"ctxt\":%" PRIu64 ",\"copied\":%" PRIu64
 	       ",\"bad\":%" PRIu64 "}\n",
 	       r->design, r->size, r->records, r->b.t - r->a.t, runs,
 	       r->syscalls,
-	       r->wakeups, r->kicks, r->b.ctxt - r->a.ctxt, r->copied,
+	       r->wakeups, r->kicks, r->pinned, r->b.ctxt - r->a.ctxt, r->copied,
 	       r->bad);
 	printf("  %-16s %6u B %8" PRIu64 " records %9.1f ns/record %8.5f "
 	       "syscalls/record%s\n", r->design, r->size, r->records,
@@ -272,6 +273,16 @@ static int on_rec(void *arg, const struct kubuf_rec *rec, const void *payload)
 	return 0;
 }
 
+/* Pages pinned now, the module's count (KUBUF_STAT_PINNED_PAGES). */
+static uint64_t pinned_pages(struct kubuf *k)
+{
+	struct kubuf_stats st;
+
+	if (kubuf_get_stats(k, &st))
+		die("GET_STATS");
+	return st.counters[KUBUF_STAT_PINNED_PAGES];
+}
+
 static void run_kubuf(struct kubuf *k, uint32_t kind, int busy, uint32_t size,
 		      struct run *out)
 {
@@ -289,6 +300,7 @@ static void run_kubuf(struct kubuf *k, uint32_t kind, int busy, uint32_t size,
 	struct kubuf_ring_query q;
 	struct kubuf_ring *r;
 	struct run run = { .size = size, .records = count };
+	uint64_t pin0;
 	int n;
 
 	/* Room for four batches: the consumer is woken once per batch. */
@@ -302,6 +314,7 @@ static void run_kubuf(struct kubuf *k, uint32_t kind, int busy, uint32_t size,
 	if (n)
 		die("ring_create: %s", strerror(-n));
 	kubuf_ring_counters(r, &c0);
+	pin0 = pinned_pages(k);
 	run.a = sys_begin();
 	n = kubuf_stream_start(r, &s);
 	while (n >= 0 && c.next < count) {
@@ -320,6 +333,7 @@ static void run_kubuf(struct kubuf *k, uint32_t kind, int busy, uint32_t size,
 	run.syscalls = c1.syscalls - c0.syscalls;
 	run.wakeups = q.wakeups + q.room_wakeups;
 	run.kicks = c1.kicks - c0.kicks;
+	run.pinned = pinned_pages(k) - pin0;
 	run.copied = run.b.io - run.a.io;
 	run.bad = c.bad + (q.records != count) + q.dropped;
 	kubuf_ring_detach(r);
@@ -519,13 +533,15 @@ static int on_done(void *arg, const struct kubuf_rec *rec, const void *payload)
 /*
  * @count ECHO commands of 8 bytes through a command ring with a reply
  * ring: busy, queueing while there is room and taking completions as they
- * come; idle, one command at a time, waiting for its completion.
+ * come, woken after 256 of them (or 1 ms); idle, one command at a time,
+ * waiting for its completion, woken for each.
  */
 static void run_cmds(struct kubuf *k, int idle)
 {
 	uint64_t count = quick ? 2000 : 50000, sent = 0;
 	KUBUF_RING_OPTS(ro, .dir = KUBUF_RING_TO_APP, .kind = KUBUF_MEM_KBUF,
-			.data_size = 64 << 10, .wake_records = 1);
+			.data_size = 64 << 10, .wake_records = idle ? 1 : 256,
+			.wake_usecs = idle ? 0 : 1000);
 	KUBUF_RING_OPTS(co, .dir = KUBUF_RING_TO_DEV, .kind = KUBUF_MEM_KBUF,
 			.data_size = 64 << 10);
 	struct kubuf_ring_counters a0, a1, b0, b1;
