@@ -466,10 +466,11 @@ struct ring_mem {
 	size_t len;
 };
 
-/* @len bytes (rounded up to pages) the device and the program may write. */
-
-/* --- memory for rings and buffers, either kind ------------------------ */
-
+/*
+ * @len bytes (rounded up to pages) the device and the program may write:
+ * the demo makes the memory itself, to show each step, where an
+ * application would call kubuf_ring_create().
+ */
 static int ring_mem_new(struct kubuf *k, unsigned int kind, size_t len,
 			struct ring_mem *m)
 {
