@@ -224,6 +224,10 @@ struct kubuf_cmd {
  *		this returns, the driver wakes @r no more (kubuf_ring_wake).
  *		Once per successful ->stream_start(). Process context, the
  *		ring's producer lock held. Optional.
+ * @stream_flags: the KUBUF_STREAM_* flags besides LOSSLESS that the
+ *		stream honours: KUBUF_STREAM_BARE (write each record's header
+ *		only) or 0. The core refuses the others with -EOPNOTSUPP and
+ *		reports KUBUF_FEAT_STREAM_BARE.
  * @stream_burst: produce what is due into stream ring @r, a bounded
  *		burst (kubuf_ring_reserve/commit), then say when to be called
  *		again: an absolute CLOCK_MONOTONIC time in ns, 0 for "at once,
@@ -246,6 +250,7 @@ struct kubuf_ops {
 	size_t ring_priv;
 	int (*stream_start)(struct kubuf_ring *r, const struct kubuf_stream *s);
 	void (*stream_stop)(struct kubuf_ring *r);
+	u32 stream_flags;
 	u64 (*stream_burst)(struct kubuf_ring *r);
 };
 

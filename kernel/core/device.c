@@ -399,6 +399,9 @@ static u64 kubuf_features(const struct kubuf_device *kd)
 		f |= KUBUF_FEAT_DEVICE;
 	if (kd->ops->stream_burst)
 		f |= KUBUF_FEAT_STREAM;
+	if (kd->ops->stream_burst &&
+	    (kd->ops->stream_flags & KUBUF_STREAM_BARE))
+		f |= KUBUF_FEAT_STREAM_BARE;
 	return f;
 }
 

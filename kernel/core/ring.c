@@ -1291,6 +1291,9 @@ int kubuf_ioc_stream_start(struct kubuf_file *kf, void __user *argp)
 		return ret;
 	if (!kd->can_stream)
 		return -EOPNOTSUPP;
+	/* A flag the driver's stream does not honour (kubuf_ops). */
+	if (s.flags & ~(KUBUF_STREAM_LOSSLESS | kd->ops->stream_flags))
+		return -EOPNOTSUPP;
 
 	size = kubuf_rec_size(sizeof(struct kubuf_stream_rec) + s.rec_size);
 	mutex_lock(&kf->lock);

@@ -163,6 +163,7 @@ static const struct kubuf_ops kubuf_sim_ops = {
 	.read		= kubuf_sim_read,
 	.ring_priv	= sizeof(struct kubuf_sim_stream),
 	.stream_start	= kubuf_sim_stream_start,
+	.stream_flags	= KUBUF_STREAM_BARE,
 	.stream_burst	= kubuf_sim_stream_burst,
 };
 

@@ -258,7 +258,7 @@ KUBUF_API const char *kubuf_stat_name(unsigned int stat)
 
 static const char *const feature_names[] = {
 	"stats", "ubuf", "ucopy", "kbuf", "kbuf-dma", "kbuf-wc", "kbuf-uc",
-	"events", "device", "ring", "stream",
+	"events", "device", "ring", "stream", "stream-bare",
 };
 
 KUBUF_API const char *kubuf_feature_name(unsigned int bit)

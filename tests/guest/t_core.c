@@ -1436,6 +1436,21 @@ KT_CASE(stream_wakes)
 	KT_OK(ring_attach(fd, KUBUF_MEM_KBUF, kid, &ring));
 	s0 = counter(1, "stream_stops");
 
+	/* A stream, but not a bare one: the core says so. */
+	{
+		struct kubuf_info in;
+		struct kubuf_stream st;
+
+		info(fd, &in);
+		KT_ASSERT(in.features & KUBUF_FEAT_STREAM);
+		KT_ASSERT(!(in.features & KUBUF_FEAT_STREAM_BARE));
+		memset(&st, 0, sizeof(st));
+		st.ring_id = ring;
+		st.flags = KUBUF_STREAM_LOSSLESS | KUBUF_STREAM_BARE;
+		KT_ERRNO(ioctl(fd, KUBUF_IOC_STREAM_START, &st), EOPNOTSUPP);
+		KT_ASSERT_EQ(counter(1, "stream_stops"), s0);
+	}
+
 	/* STOP, then START again: a stop for each start. */
 	KT_OK(stream_start(fd, ring));
 	KT_ERRNO(stream_start(fd, ring), EBUSY);

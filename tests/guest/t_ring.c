@@ -365,6 +365,7 @@ KT_CASE(attach_limits_and_access)
 	KT_OK(ioctl(fd, KUBUF_IOC_GET_INFO, &info));
 	KT_ASSERT(info.features & KUBUF_FEAT_RING);
 	KT_ASSERT(info.features & KUBUF_FEAT_STREAM);
+	KT_ASSERT(info.features & KUBUF_FEAT_STREAM_BARE);
 	KT_ASSERT_EQ(info.max_rings, 16);
 	mem_kbuf(fd, &m, 17 * 512, KUBUF_KBUF_APP_WRITE);
 	for (i = 0; i < info.max_rings; i++) {

@@ -85,7 +85,8 @@ KT_CASE(feature_names)
 	KT_ASSERT(!strcmp(kubuf_feature_name(8), "device"));
 	KT_ASSERT(!strcmp(kubuf_feature_name(9), "ring"));
 	KT_ASSERT(!strcmp(kubuf_feature_name(10), "stream"));
-	for (bit = 11; bit < 64; bit++)
+	KT_ASSERT(!strcmp(kubuf_feature_name(11), "stream-bare"));
+	for (bit = 12; bit < 64; bit++)
 		KT_ASSERT(kubuf_feature_name(bit) == NULL);
 	KT_ASSERT(kubuf_feature_name(~0U) == NULL);
 }

@@ -50,6 +50,7 @@
 #define KUBUF_FEAT_DEVICE	_BITULL(8)	/* the device's commands */
 #define KUBUF_FEAT_RING		_BITULL(9)	/* shared rings, command rings */
 #define KUBUF_FEAT_STREAM	_BITULL(10)	/* KUBUF_IOC_STREAM_START */
+#define KUBUF_FEAT_STREAM_BARE	_BITULL(11)	/* KUBUF_STREAM_BARE */
 
 /**
  * struct kubuf_info - KUBUF_IOC_GET_INFO: what this module offers.
@@ -773,7 +774,8 @@ struct kubuf_ring_query {
  * is TO_DEV), -ENOENT (no such ring),
  * -E2BIG (a record would not fit in the ring's data area), -EBUSY (a
  * stream is running on the ring), -ESHUTDOWN (the ring is not ACTIVE),
- * -EOPNOTSUPP (the device has no stream: KUBUF_FEAT_STREAM not reported).
+ * -EOPNOTSUPP (the device has no stream: KUBUF_FEAT_STREAM not reported;
+ * or BARE, and KUBUF_FEAT_STREAM_BARE is not reported).
  * STOP errors: -EBADF, -EINVAL (@flags, TO_DEV ring), -ENOENT.
  */
 struct kubuf_stream {
