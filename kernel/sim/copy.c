@@ -17,10 +17,10 @@
  * from the call's first byte. A kernel buffer cannot be handed out
  * unwritten, so the data bytes are zeroed, where a DMA card would have
  * written them without the CPU; bench/README.md says how that is
- * accounted for. Read at each call, so a change never tears a call.
+ * accounted for. It is read for each read() and for each page of a
+ * UCOPY: a change during a UCOPY gives pages of both kinds, each whole.
  */
 #include <linux/math64.h>
-#include <linux/minmax.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
 
@@ -29,9 +29,21 @@
 #include "sim.h"
 
 static unsigned int read_rec;
-module_param(read_rec, uint, 0644);
+
+static int kubuf_sim_read_rec_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, KUBUF_STREAM_MAX_REC);
+}
+
+static const struct kernel_param_ops kubuf_sim_read_rec_ops = {
+	.set	= kubuf_sim_read_rec_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(read_rec, &kubuf_sim_read_rec_ops, &read_rec, 0644);
 MODULE_PARM_DESC(read_rec,
-		 "0: read() and UCOPY fill write the pattern; N: bare stream records of N data bytes (at most 65536)");
+		 "0: read() and UCOPY fill write the pattern; N (at most 65536): bare stream records of N data bytes");
 
 static void kubuf_sim_pattern(u8 *p, u64 n, u32 seed, u64 off)
 {
@@ -65,7 +77,7 @@ static void kubuf_sim_bare(u8 *p, u64 n, u64 off, u32 rec)
 /* What FILL and read() write: @n bytes from byte @off of the call. */
 static void kubuf_sim_fill(u8 *p, u64 n, u32 seed, u64 off)
 {
-	u32 rec = min_t(u32, READ_ONCE(read_rec), KUBUF_STREAM_MAX_REC);
+	u32 rec = READ_ONCE(read_rec);
 
 	if (rec)
 		kubuf_sim_bare(p, n, off, rec);

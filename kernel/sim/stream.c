@@ -23,6 +23,7 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/sizes.h>
 
@@ -32,7 +33,7 @@
 
 #define KUBUF_SIM_BURST_RECS	512		/* records per burst */
 #define KUBUF_SIM_BURST_BYTES	SZ_256K		/* payload bytes per burst */
-#define KUBUF_SIM_ALIVE_BYTES	SZ_64K		/* looks at kubuf_ring_alive() */
+#define KUBUF_SIM_ALIVE_BYTES	PAGE_SIZE	/* looks at kubuf_ring_alive() */
 #define KUBUF_SIM_ROOM_NS	(50 * NSEC_PER_USEC)	/* dropping: first look */
 #define KUBUF_SIM_ROOM_MAX_NS	(5 * NSEC_PER_MSEC)	/* and slowest look */
 
@@ -126,9 +127,10 @@ u64 kubuf_sim_stream_burst(struct kubuf_ring *r)
 	while (st->seq < due && nr < KUBUF_SIM_BURST_RECS &&
 	       bytes < KUBUF_SIM_BURST_BYTES) {
 		/*
-		 * The core holds the ring's memory for the whole burst; a
-		 * revocation waits for that, so looking every 64 KiB is
-		 * only a matter of letting go promptly.
+		 * The core holds the ring's memory for the whole burst and a
+		 * revocation waits for that: looking at every page of
+		 * records (not every record) only bounds how soon it lets
+		 * go, as kubuf_mem_alive() asks of a holder.
 		 */
 		if (bytes >= alive_at) {
 			if (!kubuf_ring_alive(r))

@@ -416,13 +416,14 @@ static void bare_expect(unsigned char *p, size_t n, uint64_t off, uint32_t rec)
 /*
  * With read_rec = N, read() and UCOPY FILL carry bare records of N data
  * bytes (numbered from each call's start, data zero); 0 brings the
- * pattern back. Sizes whose records straddle pages and calls, a size
- * above the largest (taken as the largest), and a fresh buffer full of
- * poison each time, so a byte left unwritten shows.
+ * pattern back. Sizes whose records straddle pages, the largest, one
+ * above it (refused), and a buffer full of poison each time. A byte the
+ * kernel left unwritten shows where the lane poisons freed pages
+ * (page_poison=1): the core copies the whole length either way.
  */
 KT_CASE(read_rec_writes_bare_records)
 {
-	static const uint32_t recs[] = { 5, 8, 4096, 65536, 65537 };
+	static const uint32_t recs[] = { 5, 8, 4096, KUBUF_STREAM_MAX_REC };
 	int fd = KT_OK(kt_open_dev(O_RDWR));
 	size_t len = 1 << 20, ulen = 3 * PG + 123, i;
 	unsigned char *buf = malloc(len), *want = malloc(len);
@@ -432,8 +433,7 @@ KT_CASE(read_rec_writes_bare_records)
 	KT_ASSERT_EQ(kubuf_open(NULL, 0, &k), 0);
 	atexit(read_rec_reset);
 	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
-		uint32_t rec = recs[i] > KUBUF_STREAM_MAX_REC ?
-			       KUBUF_STREAM_MAX_REC : recs[i];
+		uint32_t rec = recs[i];
 
 		read_rec_set(recs[i]);
 		memset(buf, 0xa5, len);
@@ -445,6 +445,21 @@ KT_CASE(read_rec_writes_bare_records)
 		bare_expect(want, ulen, 0, rec);
 		KT_ASSERT(!memcmp(buf + 1, want, ulen));
 		KT_ASSERT(buf[0] == 0xa5 && buf[ulen + 1] == 0xa5);
+	}
+	/* Above the largest record: refused, the value kept. */
+	{
+		FILE *f = fopen(READ_REC, "w");
+
+		KT_ASSERT(f);
+		setvbuf(f, NULL, _IONBF, 0);
+		KT_ASSERT(fprintf(f, "%u\n", KUBUF_STREAM_MAX_REC + 1) < 0);
+		KT_ASSERT_EQ(errno, EINVAL);
+		fclose(f);
+		f = fopen(READ_REC, "r");
+		KT_ASSERT(f);
+		KT_ASSERT_EQ(fscanf(f, "%zu", &i), 1);
+		KT_ASSERT_EQ(i, KUBUF_STREAM_MAX_REC);
+		fclose(f);
 	}
 	read_rec_set(0);
 	KT_ASSERT_EQ(read(fd, buf, 4096), 4096);
