@@ -105,7 +105,7 @@ class Report:
 
     def copied_per_byte(self, design, size):
         r = self.stream.get((design, size))
-        if not r:
+        if not r or not r["records"]:
             return None
         return r["copied"] / (r["records"] * size)
 
@@ -163,8 +163,10 @@ class Report:
                "(sequence number) written by the producer and the data "
                "bytes it does not write; the consumer checks every "
                "header. *zero* is what the copying designs' simulated "
-               "device spends zeroing their data, measured alone; "
-               "*read − zero* is read() without it.")
+               "device spends zeroing their data, measured alone (the "
+               "bytes cleared as the guest kernel's memset clears them); "
+               "*read − zero* and *ucopy − zero* are those designs "
+               "without it.")
         self.p()
         heads = ["design"] + [size_name(s) for s in SIZES]
 
@@ -177,7 +179,9 @@ class Report:
         extra = []
         if any(("zero", s) in self.stream for s in SIZES):
             extra = [["zero"] + [self.cost("zero", s) for s in SIZES],
-                     ["read − zero"] + [self.read_net(s) for s in SIZES]]
+                     ["read − zero"] + [self.read_net(s) for s in SIZES],
+                     ["ucopy − zero"] + [self.read_net(s, "ucopy")
+                                         for s in SIZES]]
         self.table(heads, rows(self.cost, DESIGNS) + extra)
         self.p("**system calls per record:**")
         self.p()
@@ -216,8 +220,8 @@ class Report:
         self.p()
         self.table(heads, rows(self.guest_mbps, DESIGNS))
 
-    def read_net(self, s):
-        r, z = self.cost("read", s), self.cost("zero", s)
+    def read_net(self, s, design="read"):
+        r, z = self.cost(design, s), self.cost("zero", s)
         return None if r is None or z is None else r - z
 
     def stream_targets(self):

@@ -301,6 +301,7 @@ make_initrd() {
 		"$mods/tests/kmod/kubuf_test.ko" "$st/kubuf/"
 	for f in "$bin"/*; do
 		case "${f##*/}" in
+		kubuf-bench) [ "$mode" = bench ] && cp "$f" "$st/kubuf/bin/" ;;
 		t_*) cp "$f" "$st/kubuf/tests/" ;;
 		*) cp "$f" "$st/kubuf/bin/" ;;
 		esac
@@ -342,14 +343,17 @@ boot() {
 	# the next timer), so that its figures do not depend on the host.
 	# TCG counts every iteration of a rep movsb or stosb as an
 	# instruction, one per byte, where hardware moves 32 bytes or more a
-	# cycle: without erms and fsrm, the kernel and libc copy and clear
-	# 8 bytes or a vector per instruction instead, nearer to a copy's
-	# real cost (bench/README.md).
+	# cycle: without erms, fsrm (and fsrs), the kernel and libc copy and
+	# clear 8 bytes or a vector per instruction instead, nearer to a
+	# copy's real cost (bench/README.md).
 	if [ "$gmode" = bench ]; then
 		smp=(-smp 1)
 		if [ "$acc" = tcg ]; then
 			smp+=(-icount shift=0,sleep=off)
 			cpu=max,erms=off,fsrm=off
+			# A QEMU that knows fsrs would make memset rep stosb.
+			qemu-system-x86_64 -cpu help 2> /dev/null |
+				grep -qw fsrs && cpu=$cpu,fsrs=off
 		fi
 	fi
 	case "${lane_qemu[$lane]}" in
