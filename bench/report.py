@@ -224,24 +224,27 @@ class Report:
         r, z = self.cost(design, s), self.cost("zero", s)
         return None if r is None or z is None else r - z
 
+    @staticmethod
+    def by_size(fn):
+        """[(size, fn(size))] for the sizes measured."""
+        vals = [(s, fn(s)) for s in SIZES]
+        return [(s, v) for s, v in vals if v is not None]
+
     def stream_targets(self):
         if not self.stream:
             return
         for d in KUBUF:
-            vals = [(s, self.per_record(d, s, "syscalls")) for s in SIZES]
-            vals = [(s, v) for s, v in vals if v is not None]
+            vals = self.by_size(lambda s: self.per_record(d, s, "syscalls"))
             bad = [s for s, v in vals if v > 0.001]
             self.target("system calls per record, %s, every size" % d,
                         "<= 0.001", self.worst(vals), not bad)
             if not d.endswith("busy"):
-                vals = [(s, self.per_record(d, s, "wakeups"))
-                        for s in SIZES]
-                vals = [(s, v) for s, v in vals if v is not None]
+                vals = self.by_size(
+                    lambda s: self.per_record(d, s, "wakeups"))
                 bad = [s for s, v in vals if v > 0.001]
                 self.target("wakeups per record, %s, every size" % d,
                             "<= 0.001", self.worst(vals), not bad)
-            vals = [(s, self.copied_per_byte(d, s)) for s in SIZES]
-            vals = [(s, v) for s, v in vals if v is not None]
+            vals = self.by_size(lambda s: self.copied_per_byte(d, s))
             self.target("kernel bytes copied per payload byte, %s" % d,
                         "0 (the eventfd's 8 bytes per wait aside: < 0.001)",
                         self.worst(vals), all(v < 0.001 for _, v in vals))
@@ -258,8 +261,7 @@ class Report:
                                 % (self.unit, d, size_name(s)),
                                 "<= 1.00", "%.2f" % (k / b), k <= b)
         for d in ["read", "ucopy"]:
-            vals = [(s, self.copied_per_byte(d, s)) for s in SIZES]
-            vals = [(s, v) for s, v in vals if v is not None]
+            vals = self.by_size(lambda s: self.copied_per_byte(d, s))
             if vals:
                 self.target("kernel bytes copied per payload byte, %s "
                             "(the copying baseline)" % d, ">= 1",

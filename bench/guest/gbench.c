@@ -213,16 +213,6 @@ static struct sys sys_begin(void)
 	return s;
 }
 
-static struct sys sys_end(void);
-
-/* What an empty window copies: the reads of the measurement itself. */
-static void io_calibrate(void)
-{
-	struct sys a = sys_begin(), b = sys_end();
-
-	io_overhead = b.io - a.io;
-}
-
 static struct sys sys_end(void)
 {
 	struct sys s;
@@ -231,6 +221,14 @@ static struct sys sys_end(void)
 	s.io = io_now();
 	stat_now(&s);
 	return s;
+}
+
+/* What an empty window copies: the reads of the measurement itself. */
+static void io_calibrate(void)
+{
+	struct sys a = sys_begin(), b = sys_end();
+
+	io_overhead = b.io - a.io;
 }
 
 /* One measurement of a stream design. */

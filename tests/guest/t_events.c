@@ -454,6 +454,9 @@ KT_CASE(read_rec_writes_bare_records)
 		setvbuf(f, NULL, _IONBF, 0);
 		KT_ASSERT(fprintf(f, "%u\n", KUBUF_STREAM_MAX_REC + 1) < 0);
 		KT_ASSERT_EQ(errno, EINVAL);
+		KT_ASSERT(fprintf(f, "%llu\n", (unsigned long long)UINT64_MAX) < 0);
+		KT_ASSERT(errno == EINVAL || errno == ERANGE);
+		KT_ASSERT(fprintf(f, "-1\n") < 0);
 		fclose(f);
 		f = fopen(READ_REC, "r");
 		KT_ASSERT(f);
